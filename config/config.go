@@ -1,0 +1,136 @@
+// Package config holds shopbot's configuration: the TOML schema of SPEC §3,
+// its defaults, ${ENV} expansion and one Validate whose messages name the key
+// to fix. Every other package receives plain values from here; none reads
+// files or the environment itself.
+package config
+
+import (
+	"time"
+)
+
+// Config is the whole config.toml.
+type Config struct {
+	Server        Server         `toml:"server"`
+	Store         Store          `toml:"store"`
+	Stripe        Stripe         `toml:"stripe"`
+	AuthForge     AuthForge      `toml:"authforge"`
+	Telegram      Telegram       `toml:"telegram"`
+	Discord       Discord        `toml:"discord"`
+	Products      []Product      `toml:"products"`
+	GatedCommands []GatedCommand `toml:"gated_commands"`
+	Limits        Limits         `toml:"limits"`
+}
+
+type Server struct {
+	Listen             string   `toml:"listen"`
+	PublicURL          string   `toml:"public_url"`
+	TLSAutocertDomains []string `toml:"tls_autocert_domains"`
+	MaxBodyBytes       int64    `toml:"max_body_bytes"`
+	// APIToken guards GET /api/v1/entitlements/{identity}; empty disables it.
+	APIToken string `toml:"api_token"`
+}
+
+type Store struct {
+	Path string `toml:"path"`
+	// EncryptionKey is base64 of 32 bytes; empty leaves secrets unencrypted.
+	EncryptionKey string `toml:"encryption_key"`
+}
+
+type Stripe struct {
+	SecretKey         string   `toml:"secret_key"`
+	WebhookSecret     string   `toml:"webhook_secret"`
+	APIURL            string   `toml:"api_url"`
+	SuccessURL        string   `toml:"success_url"`
+	CancelURL         string   `toml:"cancel_url"`
+	RevokeOnRefund    bool     `toml:"revoke_on_refund"`
+	RevokeOnDispute   bool     `toml:"revoke_on_dispute"`
+	SubscriptionGrace Duration `toml:"subscription_grace"`
+}
+
+type AuthForge struct {
+	AppID             string   `toml:"app_id"`
+	AppSecret         string   `toml:"app_secret"`
+	PublicKeys        []string `toml:"public_keys"`
+	APIKey            string   `toml:"api_key"`
+	AuthURL           string   `toml:"auth_url"`
+	APIURL            string   `toml:"api_url"`
+	SessionTTL        Duration `toml:"session_ttl"`
+	Refresh           string   `toml:"refresh"` // lazy | eager
+	HeartbeatInterval Duration `toml:"heartbeat_interval"`
+}
+
+type Telegram struct {
+	Token         string  `toml:"token"`
+	APIURL        string  `toml:"api_url"`
+	Mode          string  `toml:"mode"` // polling | webhook
+	WebhookSecret string  `toml:"webhook_secret"`
+	Admins        []int64 `toml:"admins"`
+}
+
+type Discord struct {
+	Token         string   `toml:"token"`
+	ApplicationID string   `toml:"application_id"`
+	PublicKey     string   `toml:"public_key"`
+	GuildID       string   `toml:"guild_id"`
+	APIURL        string   `toml:"api_url"`
+	Interactions  string   `toml:"interactions"` // gateway | http
+	AdminRoleIDs  []string `toml:"admin_role_ids"`
+	AdminUserIDs  []string `toml:"admin_user_ids"`
+}
+
+// Product is one thing for sale.
+type Product struct {
+	ID              string   `toml:"id"`
+	Name            string   `toml:"name"`
+	Description     string   `toml:"description"`
+	PriceID         string   `toml:"price_id"`
+	Mode            string   `toml:"mode"` // payment | subscription
+	Duration        Duration `toml:"duration"`
+	MaxHWIDSlots    int      `toml:"max_hwid_slots"`
+	DiscordRoleIDs  []string `toml:"discord_role_ids"`
+	TelegramChatIDs []int64  `toml:"telegram_chat_ids"`
+}
+
+const (
+	ModePayment      = "payment"
+	ModeSubscription = "subscription"
+)
+
+// GatedCommand answers Reply only to holders of one of Products.
+type GatedCommand struct {
+	Command  string   `toml:"command"`
+	Products []string `toml:"products"`
+	Reply    string   `toml:"reply"`
+}
+
+// Limits are the abuse guards; SPEC names their defaults.
+type Limits struct {
+	ActivationAttempts int      `toml:"activation_attempts"` // default 5
+	ActivationWindow   Duration `toml:"activation_window"`   // default 10m
+	TransfersPerWindow int      `toml:"transfers"`           // default 2
+	TransferWindow     Duration `toml:"transfer_window"`     // default 720h
+}
+
+// Duration is a time.Duration written as a Go duration string in TOML.
+type Duration struct{ time.Duration }
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Product returns the product with id, if configured.
+func (c *Config) Product(id string) (Product, bool) {
+	for _, p := range c.Products {
+		if p.ID == id {
+			return p, true
+		}
+	}
+	return Product{}, false
+}

@@ -1,0 +1,109 @@
+// Package notify is how the core reaches buyers and admins without importing
+// a bot: the core builds platform-neutral notices, each bot adapter renders
+// them, and Router picks the adapter from the identity's platform.
+package notify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/shopbot/shopbot/identity"
+)
+
+// ErrNoRoute is returned when no adapter serves an identity's platform.
+var ErrNoRoute = errors.New("no chat adapter for platform")
+
+// ErrUndeliverable means the platform refused the message for good (bot
+// blocked, DMs closed); retrying will not help.
+var ErrUndeliverable = errors.New("buyer cannot be messaged")
+
+// Link is a URL button.
+type Link struct {
+	Label string
+	URL   string
+}
+
+// Notice is one message to one buyer. Text is plain, user-facing text.
+type Notice struct {
+	Text string
+	// ActivateKey, when set, is a license key the adapter offers to activate
+	// with one tap (Telegram button) or explains how to activate (Discord).
+	ActivateKey string
+	Links       []Link
+}
+
+// Sender is what each bot adapter implements.
+type Sender interface {
+	Notify(ctx context.Context, to identity.Identity, n Notice) error
+	AlertAdmins(ctx context.Context, text string) error
+	// SyncAccess makes the platform's access for who (roles, group
+	// membership) match exactly the products they are entitled to now.
+	// It is idempotent; products the adapter has no access for are ignored.
+	SyncAccess(ctx context.Context, who identity.Identity, products []string) error
+}
+
+// Router dispatches to the adapter for each platform. Adapters register after
+// construction, which breaks the cycle core → notifier → bot → core.
+type Router struct {
+	mu       sync.RWMutex
+	adapters map[identity.Platform]Sender
+}
+
+var _ Sender = (*Router)(nil)
+
+func NewRouter() *Router { return &Router{adapters: map[identity.Platform]Sender{}} }
+
+// Register makes s the adapter for platform p.
+func (r *Router) Register(p identity.Platform, s Sender) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.adapters[p] = s
+}
+
+func (r *Router) get(p identity.Platform) (Sender, error) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	s, ok := r.adapters[p]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrNoRoute, p)
+	}
+	return s, nil
+}
+
+func (r *Router) Notify(ctx context.Context, to identity.Identity, n Notice) error {
+	s, err := r.get(to.Platform)
+	if err != nil {
+		return err
+	}
+	return s.Notify(ctx, to, n)
+}
+
+func (r *Router) SyncAccess(ctx context.Context, who identity.Identity, products []string) error {
+	s, err := r.get(who.Platform)
+	if err != nil {
+		return err
+	}
+	return s.SyncAccess(ctx, who, products)
+}
+
+// AlertAdmins tells the admins of every platform; it fails only if all fail.
+func (r *Router) AlertAdmins(ctx context.Context, text string) error {
+	r.mu.RLock()
+	all := make([]Sender, 0, len(r.adapters))
+	for _, s := range r.adapters {
+		all = append(all, s)
+	}
+	r.mu.RUnlock()
+	var errs []error
+	for _, s := range all {
+		if err := s.AlertAdmins(ctx, text); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == len(all) && len(all) > 0 {
+		return errors.Join(errs...)
+	}
+	return nil
+}
