@@ -1,0 +1,137 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/shopbot/shopbot/identity"
+)
+
+// admin runs an admin command after the permission and argument checks. A
+// non-admin learns only that the command is for admins: no Shop call, no
+// hint about whether the target exists.
+func (h *Handler) admin(ctx context.Context, req Request, cmd string, run func(context.Context, Request, Target) Reply) Reply {
+	if !req.Admin {
+		h.log.InfoContext(ctx, "admin command refused", "command", cmd, "identity", req.Who.String())
+		return Reply{Text: msgAdminOnly, Ephemeral: true}
+	}
+	if len(req.Args) != 1 {
+		return Reply{Text: fmt.Sprintf(msgTargetUsage, cmd, cmd), Ephemeral: true}
+	}
+	t, ok := ParseTarget(req.Args[0])
+	if !ok {
+		return Reply{Text: msgBadTarget, Ephemeral: true}
+	}
+	return run(ctx, req, t)
+}
+
+// ParseTarget reads an admin command argument: an identity ("tg:123",
+// "discord:456") or else a license key, which is trimmed and upper-cased
+// (its shape is the core's to check).
+func ParseTarget(s string) (Target, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Target{}, false
+	}
+	if strings.Contains(s, ":") {
+		who, err := identity.Parse(s)
+		if err != nil {
+			return Target{}, false
+		}
+		return Target{Who: who}, true
+	}
+	for _, r := range s {
+		// Keys are ASCII letters, digits and dashes; rejecting the rest
+		// here keeps odd input out of the core and the logs.
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return Target{}, false
+		}
+	}
+	return Target{Key: strings.ToUpper(s)}, true
+}
+
+// revoke is /revoke KEY|user.
+func (h *Handler) revoke(ctx context.Context, req Request, t Target) Reply {
+	revoked, err := h.shop.Revoke(ctx, req.Who, t)
+	if err != nil {
+		return h.fail(ctx, "revoke "+t.String(), err)
+	}
+	h.log.InfoContext(ctx, "admin revoked", "actor", req.Who.String(), "target", t.String(), "count", len(revoked))
+	if len(revoked) == 0 {
+		return Reply{Text: fmt.Sprintf(msgNothingToRevoke, t.String()), Ephemeral: true}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, msgRevokedHeader, len(revoked))
+	for _, l := range revoked {
+		b.WriteByte('\n')
+		fmt.Fprintf(&b, msgRevokedLine, plain(h.licenseName(l)), maskKey(l.Key))
+	}
+	b.WriteString("\n" + msgRevokedFooter)
+	return Reply{Text: b.String(), Ephemeral: true}
+}
+
+// lookup is /lookup KEY|user. Keys stay masked: the admin already has the
+// key or the user id, and the reply may be read over their shoulder.
+func (h *Handler) lookup(ctx context.Context, req Request, t Target) Reply {
+	found, err := h.shop.Lookup(ctx, t)
+	if err != nil {
+		return h.fail(ctx, "lookup "+t.String(), err)
+	}
+	if len(found) == 0 {
+		return Reply{Text: problemText(Problem{Kind: KindNotFound}), Ephemeral: true}
+	}
+	parts := make([]string, 0, len(found))
+	for _, d := range found {
+		parts = append(parts, fmt.Sprintf(msgLookupLine,
+			maskKey(d.Key), plain(h.licenseName(d.License)), statusText(d.Status),
+			identityText(d.Owner), holdersText(d.Holders), d.SlotsUsed, d.MaxSlots,
+			expiryText(d.ExpiresAt), orderText(d), dateText(d.CreatedAt), remoteText(d)))
+	}
+	return Reply{Text: strings.Join(parts, "\n\n"), Ephemeral: true}
+}
+
+func (h *Handler) licenseName(l License) string {
+	if l.ProductName != "" {
+		return l.ProductName
+	}
+	return h.nameOf(l.ProductID)
+}
+
+func identityText(who identity.Identity) string {
+	if who.IsZero() {
+		return "none"
+	}
+	return "`" + who.String() + "`"
+}
+
+func holdersText(holders []identity.Identity) string {
+	if len(holders) == 0 {
+		return "none"
+	}
+	s := make([]string, len(holders))
+	for i, h := range holders {
+		s[i] = identityText(h)
+	}
+	return strings.Join(s, ", ")
+}
+
+func orderText(d LicenseDetails) string {
+	if d.OrderID == "" {
+		return "none (granted)"
+	}
+	if d.OrderStatus == "" {
+		return "`" + plain(d.OrderID) + "`"
+	}
+	return "`" + plain(d.OrderID) + "` (" + plain(d.OrderStatus) + ")"
+}
+
+func remoteText(d LicenseDetails) string {
+	switch {
+	case d.RemoteUnavailable:
+		return "unreachable"
+	case d.RemoteStatus == "":
+		return "not asked"
+	}
+	return plain(d.RemoteStatus)
+}

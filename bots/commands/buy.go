@@ -1,0 +1,118 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/shopbot/shopbot/config"
+)
+
+// catalog lists every product with one button each. In a shared chat the
+// buttons open the private chat instead, because checkout links are only
+// sent privately (SPEC §4.1).
+func (h *Handler) catalog(req Request) Reply {
+	if len(h.products) == 0 {
+		return Reply{Text: msgCatalogEmpty, Ephemeral: true}
+	}
+	var b strings.Builder
+	b.WriteString(msgCatalog)
+	rows := make([][]Button, 0, len(h.products))
+	for _, p := range h.products {
+		b.WriteByte('\n')
+		if p.Description != "" {
+			fmt.Fprintf(&b, msgProductLine, plain(productName(p)), plain(p.Description))
+		} else {
+			b.WriteString("• " + plain(productName(p)))
+		}
+		rows = append(rows, []Button{h.buyButton(p, req.Private)})
+	}
+	return Reply{Text: b.String(), Buttons: rows, Ephemeral: true}
+}
+
+// buyButton buys p in place in a private chat, and opens the private chat
+// on p in a shared one.
+func (h *Handler) buyButton(p config.Product, private bool) Button {
+	if private {
+		return Button{Label: productName(p), Data: BuyData(p.ID)}
+	}
+	return Button{Label: productName(p), Start: "buy_" + p.ID}
+}
+
+// buy is /buy [product]: the catalog without an argument, else a checkout
+// link button for the product.
+func (h *Handler) buy(ctx context.Context, req Request, id string) Reply {
+	if id == "" {
+		return h.catalog(req)
+	}
+	p, ok := h.byID[strings.ToLower(id)]
+	if !ok {
+		r := h.catalog(req)
+		r.Text = problemText(Problem{Kind: KindUnknownProduct}) + "\n\n" + r.Text
+		return r
+	}
+	if !req.Private {
+		return goPrivate(msgGoPrivateBuy, "buy_"+p.ID)
+	}
+	url, err := h.shop.CheckoutLink(ctx, req.Who, p.ID)
+	if err != nil {
+		return h.fail(ctx, "checkout link", err)
+	}
+	intro := plain(productName(p))
+	if p.Description != "" {
+		intro += " — " + plain(p.Description)
+	}
+	return Reply{
+		Text:      fmt.Sprintf(msgBuyIntro, intro),
+		Buttons:   [][]Button{{{Label: fmt.Sprintf(msgPayButton, productName(p)), URL: url}}},
+		Ephemeral: true,
+	}
+}
+
+// gatedCommand answers a configured gated command: its reply for entitled
+// users, else what to buy. The reply is members-only content, so it is
+// only given where no one else reads it.
+func (h *Handler) gatedCommand(ctx context.Context, req Request, name string, g config.GatedCommand) Reply {
+	if !req.Private {
+		return goPrivate(msgGoPrivate, "cmd_"+name)
+	}
+	err := h.shop.Check(ctx, req.Who, g.Products...)
+	if err == nil {
+		return Reply{Text: plain(g.Reply), Ephemeral: true}
+	}
+	if h.problem(err).Kind != KindNotEntitled {
+		return h.fail(ctx, "gate "+name, err)
+	}
+	var names []string
+	var rows [][]Button
+	for _, id := range g.Products {
+		p, ok := h.byID[id]
+		if !ok {
+			continue
+		}
+		names = append(names, plain(productName(p)))
+		rows = append(rows, []Button{h.buyButton(p, req.Private)})
+	}
+	if len(names) == 0 {
+		return Reply{Text: msgNeedsNoProduct, Ephemeral: true}
+	}
+	return Reply{Text: fmt.Sprintf(msgNeeds, orList(names)), Buttons: rows, Ephemeral: true}
+}
+
+func productName(p config.Product) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.ID
+}
+
+// orList joins names as "A", "A or B", "A, B or C".
+func orList(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}

@@ -1,0 +1,320 @@
+// Package commands is shopbot's platform-neutral chat layer: it turns a
+// parsed chat command (/buy, /activate, /license, gated commands, admin
+// commands) into calls on the shop's core through the small Shop interface,
+// and answers with a Reply that each bot adapter only renders.
+//
+// It owns the one table of user-facing messages (messages.go). Errors from
+// the core never reach a user as text: Options.Classify maps them to a
+// Problem, problemText words it, and anything unclassified becomes a
+// generic apology while the error itself is logged.
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+
+	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/identity"
+)
+
+// Request is one command from one user, already parsed by the adapter.
+type Request struct {
+	Who identity.Identity
+	// Command is the command name without the slash, e.g. "buy".
+	Command string
+	Args    []string
+	// Admin is true when the adapter recognised Who as a configured admin.
+	Admin bool
+	// Private is true when only Who will see the reply: a Telegram private
+	// chat, or a Discord interaction answered ephemerally. Keys and
+	// checkout links are only ever put into private replies.
+	Private bool
+}
+
+// Reply is what the adapter shows. An empty Reply (no Text) means "say
+// nothing", e.g. an unknown command in a group that was meant for another
+// bot.
+type Reply struct {
+	// Text is plain text; `...` spans are monospaced (see messages.go).
+	Text    string
+	Buttons [][]Button
+	// Ephemeral asks platforms that can (Discord) to show the reply to the
+	// requester only.
+	Ephemeral bool
+	// Sensitive is set when Text contains a whole license key: the adapter
+	// must never post it where others can read it.
+	Sensitive bool
+	// DeleteRequest asks the adapter to delete the user's message because
+	// it exposed a key in a shared chat. Failure to delete is ignored.
+	DeleteRequest bool
+}
+
+// Empty reports whether there is nothing to send.
+func (r Reply) Empty() bool { return r.Text == "" }
+
+// Button is one inline button. Exactly one of URL, Data and Start is set.
+type Button struct {
+	Label string
+	// URL opens a web page (checkout, invite link).
+	URL string
+	// Data comes back to Callback when pressed ("buy:<id>", "act:<KEY>").
+	Data string
+	// Start opens the bot's private chat and sends /start with this
+	// payload ([A-Za-z0-9_-], at most 64 bytes). The adapter builds the
+	// link (Telegram: https://t.me/<bot>?start=<payload>) so this package
+	// needs no bot name and no platform knowledge.
+	Start string
+}
+
+// Callback payload prefixes; adapters use BuyData and ActivateData to build
+// them so Callback can read them back.
+const (
+	dataBuy      = "buy:"
+	dataActivate = "act:"
+)
+
+// BuyData is the callback payload of a button that buys productID.
+func BuyData(productID string) string { return dataBuy + productID }
+
+// ActivateData is the callback payload of a button that activates key.
+func ActivateData(key string) string { return dataActivate + key }
+
+// Options configures a Handler.
+type Options struct {
+	Shop     Shop
+	Products []config.Product
+	Gated    []config.GatedCommand
+	// Classify maps an error returned by Shop to a Problem. Nil, or a
+	// KindUnknown answer, yields the generic apology and logs the error.
+	// The wiring code writes it once against the core's sentinels, e.g.
+	//
+	//	var full *licensing.SlotsFullError
+	//	switch {
+	//	case errors.As(err, &full):
+	//		return commands.Problem{Kind: commands.KindSlotsFull, Slots: full.Max}
+	//	case errors.Is(err, licensing.ErrMalformedKey):
+	//		return commands.Problem{Kind: commands.KindMalformedKey}
+	//	...
+	//	}
+	Classify func(error) Problem
+	Logger   *slog.Logger
+}
+
+// Handler runs commands. It is safe for concurrent use: it holds no state
+// besides its configuration.
+type Handler struct {
+	shop     Shop
+	products []config.Product
+	byID     map[string]config.Product
+	gated    map[string]config.GatedCommand
+	gatedCmd []string
+	classify func(error) Problem
+	log      *slog.Logger
+}
+
+// commandName is the shape Telegram accepts for commands; Discord's slash
+// command names are a superset, so one rule serves both.
+var commandName = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+
+// builtin lists the commands this package answers itself; a gated command
+// must not shadow one.
+func builtin(name string) bool {
+	switch name {
+	case "start", "buy", "activate", "license", "licenses", "help", "revoke", "lookup":
+		return true
+	}
+	return false
+}
+
+// New checks opts and builds a Handler.
+func New(opts Options) (*Handler, error) {
+	if opts.Shop == nil {
+		return nil, errors.New("commands: Options.Shop is required")
+	}
+	h := &Handler{
+		shop:     opts.Shop,
+		products: opts.Products,
+		byID:     make(map[string]config.Product, len(opts.Products)),
+		gated:    make(map[string]config.GatedCommand, len(opts.Gated)),
+		classify: opts.Classify,
+		log:      opts.Logger,
+	}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	for _, p := range opts.Products {
+		if _, dup := h.byID[p.ID]; dup {
+			return nil, fmt.Errorf("commands: product %q is listed twice", p.ID)
+		}
+		h.byID[p.ID] = p
+	}
+	for _, g := range opts.Gated {
+		name := strings.ToLower(g.Command)
+		switch {
+		case !commandName.MatchString(name):
+			return nil, fmt.Errorf("commands: gated command %q: use 1-32 of a-z, 0-9, _", g.Command)
+		case builtin(name):
+			return nil, fmt.Errorf("commands: gated command %q shadows a built-in command", g.Command)
+		}
+		if _, dup := h.gated[name]; dup {
+			return nil, fmt.Errorf("commands: gated command %q is listed twice", g.Command)
+		}
+		h.gated[name] = g
+		h.gatedCmd = append(h.gatedCmd, name)
+	}
+	return h, nil
+}
+
+// Handle answers one command.
+func (h *Handler) Handle(ctx context.Context, req Request) Reply {
+	cmd := strings.ToLower(strings.TrimPrefix(req.Command, "/"))
+	switch cmd {
+	case "":
+		if req.Private {
+			return Reply{Text: msgChatter}
+		}
+		return Reply{}
+	case "start":
+		return h.start(ctx, req)
+	case "buy":
+		return h.buy(ctx, req, firstArg(req.Args))
+	case "activate":
+		return h.activate(ctx, req, strings.Join(req.Args, " "))
+	case "license", "licenses":
+		return h.licenses(ctx, req)
+	case "help":
+		return h.help(req)
+	case "revoke":
+		return h.admin(ctx, req, cmd, h.revoke)
+	case "lookup":
+		return h.admin(ctx, req, cmd, h.lookup)
+	}
+	if g, ok := h.gated[cmd]; ok {
+		return h.gatedCommand(ctx, req, cmd, g)
+	}
+	if !req.Private {
+		// In a shared chat the command was probably for another bot.
+		return Reply{}
+	}
+	return Reply{Text: msgUnknownCommand, Ephemeral: true}
+}
+
+// Callback answers a pressed button whose payload is data.
+func (h *Handler) Callback(ctx context.Context, req Request, data string) Reply {
+	switch {
+	case strings.HasPrefix(data, dataBuy):
+		return h.buy(ctx, req, strings.TrimPrefix(data, dataBuy))
+	case strings.HasPrefix(data, dataActivate):
+		return h.activate(ctx, req, strings.TrimPrefix(data, dataActivate))
+	}
+	return Reply{Text: msgStaleButton, Ephemeral: true}
+}
+
+// start is /start, optionally with a deep-link payload.
+func (h *Handler) start(ctx context.Context, req Request) Reply {
+	payload := firstArg(req.Args)
+	switch {
+	case strings.HasPrefix(payload, "buy_"):
+		return h.buy(ctx, req, strings.TrimPrefix(payload, "buy_"))
+	case payload == "license":
+		return h.licenses(ctx, req)
+	case payload == "activate":
+		return Reply{Text: msgActivateUsage, Ephemeral: true}
+	case strings.HasPrefix(payload, "cmd_"):
+		name := strings.TrimPrefix(payload, "cmd_")
+		if g, ok := h.gated[name]; ok {
+			return h.gatedCommand(ctx, req, name, g)
+		}
+	}
+	if !req.Private {
+		return goPrivate(msgGoPrivate, "help")
+	}
+	r := h.catalog(req)
+	r.Text = msgWelcome + "\n\n" + r.Text
+	return r
+}
+
+// help lists the commands this user may run.
+func (h *Handler) help(req Request) Reply {
+	var b strings.Builder
+	b.WriteString(msgHelpHeader)
+	for _, e := range h.Menu(req.Admin) {
+		b.WriteByte('\n')
+		switch e.Command {
+		case "activate":
+			b.WriteString(msgHelpActivateLine)
+		case "revoke", "lookup":
+			fmt.Fprintf(&b, msgHelpTargetLine, e.Command, e.Description)
+		default:
+			fmt.Fprintf(&b, msgHelpLine, e.Command, plain(e.Description))
+		}
+	}
+	return Reply{Text: b.String(), Ephemeral: true}
+}
+
+// MenuEntry is one command for a platform's command menu.
+type MenuEntry struct {
+	Command     string
+	Description string
+}
+
+// Menu lists the commands to register with the platform; admin adds the
+// admin commands. Both adapters register the same list.
+func (h *Handler) Menu(admin bool) []MenuEntry {
+	m := []MenuEntry{
+		{"buy", descBuy},
+		{"activate", descActivate},
+		{"license", descLicense},
+	}
+	for _, name := range h.gatedCmd {
+		m = append(m, MenuEntry{name, descGated})
+	}
+	m = append(m, MenuEntry{"help", descHelp})
+	if admin {
+		m = append(m, MenuEntry{"revoke", descRevoke}, MenuEntry{"lookup", descLookup})
+	}
+	return m
+}
+
+// fail turns a Shop error into a reply. Unclassified errors are logged in
+// full (they are ours to fix); classified ones are expected outcomes.
+func (h *Handler) fail(ctx context.Context, op string, err error) Reply {
+	p := h.problem(err)
+	if p.Kind == KindUnknown {
+		h.log.ErrorContext(ctx, "chat command failed", "op", op, "err", err)
+	} else {
+		h.log.DebugContext(ctx, "chat command refused", "op", op, "kind", int(p.Kind), "err", err)
+	}
+	return Reply{Text: problemText(p), Ephemeral: true}
+}
+
+func (h *Handler) problem(err error) Problem {
+	if h.classify == nil || err == nil {
+		return Problem{}
+	}
+	return h.classify(err)
+}
+
+// goPrivate is the answer in a shared chat to something that must happen
+// in the private chat.
+func goPrivate(text, payload string) Reply {
+	return Reply{
+		Text:      text,
+		Buttons:   [][]Button{{{Label: msgOpenPrivate, Start: payload}}},
+		Ephemeral: true,
+	}
+}
+
+func firstArg(args []string) string {
+	if len(args) == 0 {
+		return ""
+	}
+	return args[0]
+}
+
+// plain keeps outside text from opening a monospaced span.
+func plain(s string) string { return strings.ReplaceAll(s, "`", "'") }

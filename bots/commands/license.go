@@ -1,0 +1,128 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// activate is /activate KEY and the Activate button of a delivered key.
+func (h *Handler) activate(ctx context.Context, req Request, key string) Reply {
+	key = strings.TrimSpace(key)
+	if !req.Private {
+		if key == "" {
+			return goPrivate(msgGoPrivate, "activate")
+		}
+		// The key is now readable by everyone in the chat: ask the
+		// adapter to remove the message and never activate from here.
+		r := goPrivate(msgGoPrivateKey, "activate")
+		r.DeleteRequest = true
+		return r
+	}
+	if key == "" {
+		return Reply{Text: msgActivateUsage, Ephemeral: true}
+	}
+	a, err := h.shop.Activate(ctx, req.Who, key)
+	if err != nil {
+		return h.fail(ctx, "activate "+maskKey(key), err)
+	}
+	name := a.ProductName
+	if name == "" {
+		name = h.nameOf(a.ProductID)
+	}
+	format := msgActivated
+	if a.Renewed {
+		format = msgReactivated
+	}
+	return Reply{
+		Text:      fmt.Sprintf(format, plain(name), expiryText(a.ExpiresAt), a.SlotsUsed, a.MaxSlots),
+		Ephemeral: true,
+	}
+}
+
+// licenses is /license: the user's own licenses. Keys are shown whole only
+// in a private reply (they belong to the asker); a shared chat gets a
+// button to the private chat instead of a list.
+func (h *Handler) licenses(ctx context.Context, req Request) Reply {
+	if !req.Private {
+		return goPrivate(msgGoPrivate, "license")
+	}
+	list, err := h.shop.Licenses(ctx, req.Who)
+	if err != nil {
+		return h.fail(ctx, "licenses", err)
+	}
+	if len(list) == 0 {
+		r := h.catalog(req)
+		if len(h.products) > 0 {
+			r.Text = msgNoLicenses + "\n\n" + r.Text
+		}
+		return r
+	}
+	var b strings.Builder
+	b.WriteString(msgLicensesHeader)
+	var rows [][]Button
+	for _, l := range list {
+		name := l.ProductName
+		if name == "" {
+			name = h.nameOf(l.ProductID)
+		}
+		b.WriteString("\n\n")
+		fmt.Fprintf(&b, msgLicenseLine, plain(name), statusText(l.Status), plain(l.Key),
+			expiryText(l.ExpiresAt), l.SlotsUsed, l.MaxSlots)
+		if !l.Activated && l.Status == StatusActive {
+			b.WriteString("\n" + msgLicenseNotHere)
+			rows = append(rows, []Button{{Label: fmt.Sprintf(msgActivateButton, name), Data: ActivateData(l.Key)}})
+		}
+	}
+	return Reply{Text: b.String(), Buttons: rows, Ephemeral: true, Sensitive: true}
+}
+
+func (h *Handler) nameOf(productID string) string {
+	if p, ok := h.byID[productID]; ok {
+		return productName(p)
+	}
+	return productID
+}
+
+func statusText(s Status) string {
+	switch s {
+	case StatusActive:
+		return "active"
+	case StatusExpired:
+		return "expired"
+	case StatusRevoked:
+		return "revoked"
+	case "":
+		return "unknown"
+	}
+	return plain(string(s))
+}
+
+// expiryText is "Valid until 2 Jan 2026 15:04 UTC." or "Lifetime license.";
+// UTC because buyers are anywhere and the chat cannot tell their zone.
+func expiryText(t time.Time) string {
+	if t.IsZero() {
+		return msgLifetime
+	}
+	return fmt.Sprintf(msgValidUntil, dateText(t))
+}
+
+func dateText(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2 Jan 2006 15:04 UTC")
+}
+
+// maskKey shows the first and last four characters, the same shape as
+// the core's authforge.MaskKey, so logs and admin replies never carry a
+// whole key. Runes, not bytes, because the input may be anything a user
+// typed.
+func maskKey(key string) string {
+	r := []rune(strings.TrimSpace(key))
+	if len(r) < 12 {
+		return "…"
+	}
+	return string(r[:4]) + "-…-" + string(r[len(r)-4:])
+}

@@ -1,0 +1,223 @@
+package commands
+
+import (
+	"fmt"
+	"time"
+)
+
+// This file is the one table of user-facing chat text. Every sentence a
+// buyer or admin can read comes from here, so wording is reviewed in one
+// place and no raw error can slip into a reply.
+//
+// Text conventions: plain text; a span between backticks (`...`) is
+// monospaced (keys, identities, commands) and adapters render it natively
+// (Telegram <code>, Discord inline code). Strings that come from outside
+// (config, Shop results) pass through plain() so they cannot open a span.
+
+// Kind is the chat-level meaning of an error returned by the Shop. The core
+// packages own their sentinel errors; the wiring code translates them into
+// a Problem with Options.Classify, and this package turns the Problem into
+// words. Keeping the translation outside means commands never imports the
+// core, and keeping the words here means there is one message table.
+type Kind int
+
+const (
+	// KindUnknown is any error Classify does not recognise: the user gets a
+	// generic apology and the error is logged.
+	KindUnknown Kind = iota
+	// KindMalformedKey: the input is not shaped like a license key.
+	KindMalformedKey
+	// KindUnknownKey: a well-formed key this shop never issued.
+	KindUnknownKey
+	// KindInvalidKey: the license server does not know the key.
+	KindInvalidKey
+	// KindExpired: the license has expired.
+	KindExpired
+	// KindRevoked: the license was revoked.
+	KindRevoked
+	// KindSlotsFull: every slot of the key is taken (Problem.Slots).
+	KindSlotsFull
+	// KindBlocked: the license server refuses this key or account.
+	KindBlocked
+	// KindNoCredits: the seller's license account is out of credits.
+	KindNoCredits
+	// KindTooManyAttempts: the user hit the activation rate limit
+	// (Problem.RetryAfter).
+	KindTooManyAttempts
+	// KindRateLimited: an upstream API throttled us (Problem.RetryAfter
+	// optional).
+	KindRateLimited
+	// KindUnavailable: the license server cannot be reached.
+	KindUnavailable
+	// KindNotEntitled: no valid activation of the asked products.
+	KindNotEntitled
+	// KindUnknownProduct: the product id is not configured.
+	KindUnknownProduct
+	// KindPaymentUnavailable: the payment provider failed.
+	KindPaymentUnavailable
+	// KindNotFound: no license matches the key or user (admin commands).
+	KindNotFound
+	// KindNotHolder: the user neither owns nor activated the key.
+	KindNotHolder
+	// KindLifetime: a lifetime license cannot be extended.
+	KindLifetime
+	// KindInvalidArgument: an admin-supplied value is out of range.
+	KindInvalidArgument
+	// KindTransferLimit: the key was moved too often (Problem.Limit,
+	// Problem.RetryAfter).
+	KindTransferLimit
+	// KindNotConfirmed: the change is done in the shop but the license
+	// server did not confirm it; repeating is safe.
+	KindNotConfirmed
+)
+
+// Problem is what Options.Classify reports about an error: its Kind and the
+// numbers some messages quote.
+type Problem struct {
+	Kind       Kind
+	RetryAfter time.Duration
+	// Slots is the key's slot count for KindSlotsFull.
+	Slots int
+	// Limit is the allowed count for KindTransferLimit.
+	Limit int
+}
+
+// Texts adapters need for messages they build themselves (deliveries,
+// invites). They live here so the wording stays in this one table.
+const (
+	// LabelActivate is the button on a delivered key.
+	LabelActivate = "Activate"
+	// TextAccessInvite introduces the invite links sent when a buyer gains
+	// access to members-only chats.
+	TextAccessInvite = "Your license gives you access to these members-only chats. Each link works once and expires in 24 hours."
+	// LabelJoinChat labels an invite-link button; %s is the product name.
+	LabelJoinChat = "Join %s"
+	// LabelOpen labels a link button that came without a label.
+	LabelOpen = "Open"
+	// TextInternalError is the generic apology for failures the user can do
+	// nothing about.
+	TextInternalError = "Something went wrong on our side. Please try again in a minute."
+	// TextAdminAlertPrefix starts every admin alert.
+	TextAdminAlertPrefix = "Admin alert: "
+)
+
+const (
+	msgWelcome          = "Welcome! Here you can buy a license, activate it and use the members' commands."
+	msgCatalog          = "Choose a product:"
+	msgCatalogEmpty     = "Nothing is for sale right now. Please check back later."
+	msgProductLine      = "• %s — %s"
+	msgBuyIntro         = "%s\nTap the button to pay securely. The link is valid for 30 minutes."
+	msgPayButton        = "Pay for %s"
+	msgGoPrivateBuy     = "Checkout links are only sent in our private chat. Tap the button to continue there."
+	msgGoPrivate        = "Please use our private chat for that. Tap the button to open it."
+	msgGoPrivateKey     = "Never post a license key in a group. I removed your message if I could. Send `/activate KEY` in our private chat instead."
+	msgOpenPrivate      = "Open private chat"
+	msgActivateUsage    = "Send your key like this: `/activate ABCD-EFGH-IJKL-MNOP`"
+	msgActivated        = "Activated: %s.\n%s\nAccounts: %d of %d slots used."
+	msgReactivated      = "Already active on this account: %s.\n%s\nAccounts: %d of %d slots used."
+	msgValidUntil       = "Valid until %s."
+	msgLifetime         = "Lifetime license."
+	msgNoLicenses       = "You have no licenses yet. Use /buy to get one."
+	msgLicensesHeader   = "Your licenses:"
+	msgLicenseLine      = "• %s — %s\n  Key: `%s`\n  %s\n  Accounts: %d of %d slots used."
+	msgLicenseNotHere   = "  Not activated on this account yet."
+	msgActivateButton   = "Activate %s"
+	msgNeeds            = "This command needs %s. Buy it below."
+	msgNeedsNoProduct   = "This command is not available right now."
+	msgAdminOnly        = "This command is for admins."
+	msgTargetUsage      = "Usage: `/%s KEY` or `/%s tg:123` (or `discord:456`)."
+	msgBadTarget        = "That is neither a license key nor a user like `tg:123` or `discord:456`."
+	msgRevokedHeader    = "Revoked %d license(s):"
+	msgRevokedLine      = "• %s `%s`"
+	msgRevokedFooter    = "Holders lost access and were told."
+	msgNothingToRevoke  = "Nothing to revoke for `%s`."
+	msgLookupLine       = "`%s` — %s — %s\nOwner: %s\nHolders: %s (%d of %d slots)\n%s\nOrder: %s\nCreated: %s\nLicense server: %s"
+	msgUnknownCommand   = "I don't know that command. Send /help to see what I can do."
+	msgChatter          = "Send /help to see what I can do."
+	msgStaleButton      = "That button is no longer valid. Send /help to start again."
+	msgHelpHeader       = "What I can do:"
+	msgHelpAdminHeader  = "Admin commands:"
+	msgHelpLine         = "/%s — %s"
+	msgHelpActivateLine = "/activate KEY — activate a license on this account"
+	msgHelpTargetLine   = "/%s KEY|tg:ID — %s"
+)
+
+// Descriptions used both in /help and in the platforms' command menus.
+const (
+	descStart    = "Start and show the catalog"
+	descBuy      = "Buy a license"
+	descActivate = "Activate a license key"
+	descLicense  = "Show your licenses"
+	descHelp     = "What this bot can do"
+	descRevoke   = "Revoke a license (admins)"
+	descLookup   = "Look up a license (admins)"
+	descGated    = "Members only"
+)
+
+// problemText is the message for each Kind. KindUnknown, and any Kind this
+// switch does not list, gets the generic apology.
+func problemText(p Problem) string {
+	switch p.Kind {
+	case KindMalformedKey:
+		return "That doesn't look like a license key. Copy the whole key, for example `ABCD-EFGH-IJKL-MNOP`."
+	case KindUnknownKey:
+		return "This key was not issued by this shop. Please check it and try again."
+	case KindInvalidKey:
+		return "This license key is not valid. Please check it and try again."
+	case KindExpired:
+		return "This license has expired. Use /buy to get a new one."
+	case KindRevoked:
+		return "This license has been revoked. Contact the seller if you think this is a mistake."
+	case KindSlotsFull:
+		if p.Slots > 0 {
+			return fmt.Sprintf("This key is already active on all %d account(s) it allows. Free a slot with the account that holds it, or buy another license.", p.Slots)
+		}
+		return "This key is already active on all the accounts it allows."
+	case KindBlocked:
+		return "This key can't be activated. Please contact the seller."
+	case KindNoCredits:
+		return "Activation is temporarily unavailable. The seller has been told; please try again later."
+	case KindTooManyAttempts:
+		return "Too many activation attempts. Please try again " + waitText(p.RetryAfter) + "."
+	case KindRateLimited:
+		return "We're receiving too many requests right now. Please try again " + waitText(p.RetryAfter) + "."
+	case KindUnavailable:
+		return "The license server can't be reached right now. Please try again in a few minutes."
+	case KindNotEntitled:
+		return "You don't have a license for this yet. Use /buy to get one."
+	case KindUnknownProduct:
+		return "There is no product with that name. Use /buy to see the catalog."
+	case KindPaymentUnavailable:
+		return "Payments are unavailable right now. Please try again in a few minutes."
+	case KindNotFound:
+		return "No license matches that key or user."
+	case KindNotHolder:
+		return "This key is not yours or not activated on this account."
+	case KindLifetime:
+		return "This is a lifetime license; it does not need extending."
+	case KindInvalidArgument:
+		return "One of the values is out of range. Please check the command."
+	case KindTransferLimit:
+		return fmt.Sprintf("This key was moved %d time(s) recently, the most allowed. Please try again %s.", p.Limit, waitText(p.RetryAfter))
+	case KindNotConfirmed:
+		return "Done here, but the license server has not confirmed it yet. Running the command again is safe."
+	}
+	return TextInternalError
+}
+
+// waitText renders a retry delay the way a person would say it.
+func waitText(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "in a few minutes"
+	case d < time.Minute:
+		return fmt.Sprintf("in %d seconds", int((d+time.Second-1)/time.Second))
+	case d < 2*time.Minute:
+		return "in a minute"
+	case d < time.Hour:
+		return fmt.Sprintf("in %d minutes", int((d+time.Minute-1)/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("in %d hours", int((d+time.Hour-1)/time.Hour))
+	}
+	return fmt.Sprintf("in %d days", int((d+24*time.Hour-1)/(24*time.Hour)))
+}

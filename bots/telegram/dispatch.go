@@ -1,0 +1,179 @@
+package telegram
+
+import (
+	"context"
+	"runtime/debug"
+	"strings"
+	"sync"
+
+	"github.com/go-telegram/bot"
+	"github.com/go-telegram/bot/models"
+
+	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/identity"
+)
+
+// onUpdate is the library's handler in polling mode.
+func (b *Bot) onUpdate(ctx context.Context, _ *bot.Bot, upd *models.Update) {
+	b.process(ctx, upd)
+}
+
+// process handles one update from either source. Its context outlives
+// the caller's cancellation (bounded by HandlerTimeout) so that shutdown
+// lets an update in progress finish instead of cutting its reply off.
+func (b *Bot) process(parent context.Context, upd *models.Update) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), b.handlerTimeout)
+	defer cancel()
+	defer func() {
+		// One bad update must not take the whole bot down.
+		if r := recover(); r != nil {
+			b.log.Error("telegram: update handler panicked", "update_id", upd.ID, "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	defer b.markProcessed(upd.ID)
+	if !b.seen.add(upd.ID) {
+		// Telegram redelivers a webhook update it thinks failed.
+		b.log.Debug("telegram: duplicate update ignored", "update_id", upd.ID)
+		return
+	}
+	switch {
+	case upd.Message != nil:
+		b.onMessage(ctx, upd.Message)
+	case upd.CallbackQuery != nil:
+		b.onCallback(ctx, upd.CallbackQuery)
+	}
+}
+
+func (b *Bot) markProcessed(id int64) {
+	for {
+		cur := b.processed.Load()
+		if id <= cur || b.processed.CompareAndSwap(cur, id) {
+			return
+		}
+	}
+}
+
+// onMessage handles a text message: commands anywhere, chatter only in
+// the private chat (in groups it is not for the bot).
+func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
+	if m.From == nil || m.From.IsBot || m.Chat.Type == models.ChatTypeChannel {
+		return
+	}
+	private := isPrivate(m.Chat)
+	req := commands.Request{
+		Who:     identity.TelegramUser(m.From.ID),
+		Admin:   b.admins[m.From.ID],
+		Private: private,
+	}
+	if p, ok := commands.ParseCommand(m.Text); ok {
+		if p.Mention != "" && !strings.EqualFold(p.Mention, b.username) {
+			return
+		}
+		req.Command, req.Args = p.Command, p.Args
+	} else if !private {
+		return
+	}
+	// Arguments are not logged: they may be license keys.
+	b.log.Info("telegram command", "command", req.Command, "identity", req.Who.String(), "chat", m.Chat.ID, "private", private)
+	reply := b.cmds.Handle(ctx, req)
+	if reply.DeleteRequest {
+		b.deleteMessage(ctx, m.Chat.ID, m.ID)
+	}
+	replyTo := 0
+	if !private && !reply.DeleteRequest {
+		// In a busy group, quoting the command shows whom the answer is for.
+		replyTo = m.ID
+	}
+	b.respond(ctx, m.Chat, m.From.ID, reply, replyTo)
+}
+
+// onCallback handles a pressed inline button.
+func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery) {
+	b.answerCallback(ctx, q.ID)
+	chat := models.Chat{ID: q.From.ID, Type: models.ChatTypePrivate}
+	switch {
+	case q.Message.Message != nil:
+		chat = q.Message.Message.Chat
+	case q.Message.InaccessibleMessage != nil:
+		chat = q.Message.InaccessibleMessage.Chat
+	}
+	req := commands.Request{
+		Who:     identity.TelegramUser(q.From.ID),
+		Admin:   b.admins[q.From.ID],
+		Private: isPrivate(chat),
+	}
+	b.log.Info("telegram button", "identity", req.Who.String(), "chat", chat.ID, "private", req.Private)
+	b.respond(ctx, chat, q.From.ID, b.cmds.Callback(ctx, req, q.Data), 0)
+}
+
+// respond sends a reply into chat. A reply holding a whole key is never
+// posted in a shared chat: as a last line of defence it goes to the
+// user's private chat instead.
+func (b *Bot) respond(ctx context.Context, chat models.Chat, userID int64, r commands.Reply, replyTo int) {
+	if r.Empty() {
+		return
+	}
+	to := chat.ID
+	if r.Sensitive && !isPrivate(chat) {
+		b.log.Error("telegram: sensitive reply redirected to the private chat", "chat", chat.ID)
+		to, replyTo = userID, 0
+	}
+	if _, err := b.send(ctx, to, renderText(r.Text), b.keyboard(r.Buttons), replyTo); err != nil {
+		b.log.Warn("telegram: reply not sent", "chat", to, "err", b.redact(err))
+	}
+}
+
+// recent remembers the last n update ids to drop redeliveries.
+type recent struct {
+	mu   sync.Mutex
+	ids  map[int64]bool
+	ring []int64
+	pos  int
+}
+
+func newRecent(n int) *recent {
+	return &recent{ids: make(map[int64]bool, n), ring: make([]int64, n)}
+}
+
+// add reports false when id was seen recently.
+func (r *recent) add(id int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ids[id] {
+		return false
+	}
+	if old := r.ring[r.pos]; old != 0 {
+		delete(r.ids, old)
+	}
+	r.ring[r.pos] = id
+	r.pos = (r.pos + 1) % len(r.ring)
+	r.ids[id] = true
+	return true
+}
+
+// gate counts updates in progress and, once closed, admits no more, so
+// Run can wait for the last one without racing a new arrival.
+type gate struct {
+	mu     sync.Mutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+func (g *gate) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.wg.Add(1)
+	return true
+}
+
+func (g *gate) exit() { g.wg.Done() }
+
+func (g *gate) close() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+	g.wg.Wait()
+}

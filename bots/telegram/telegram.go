@@ -1,0 +1,376 @@
+// Package telegram is shopbot's Telegram adapter, built on
+// github.com/go-telegram/bot. It parses messages and button presses into
+// commands.Requests, renders commands.Replies as HTML messages with inline
+// keyboards, and implements notify.Sender: direct messages to buyers,
+// admin alerts, and members-only group access (SyncAccess).
+//
+// Updates arrive by long polling or by webhook (WebhookHandler, mounted
+// by the caller at /webhooks/telegram). Every outgoing message is paced
+// (1/s per chat, 30/s overall, slower in groups) and a 429 answer is
+// retried after its retry_after. Keys never appear in logs.
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-telegram/bot"
+
+	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/notify"
+)
+
+// Modes of receiving updates.
+const (
+	ModePolling = "polling"
+	ModeWebhook = "webhook"
+)
+
+// WebhookPath is where the caller mounts WebhookHandler; the webhook URL
+// registered with Telegram is PublicURL + WebhookPath.
+const WebhookPath = "/webhooks/telegram"
+
+// Options configures the adapter. Fields after Logger have defaults that
+// suit production; tests shorten them.
+type Options struct {
+	Token string
+	// APIURL is the Bot API root; default https://api.telegram.org.
+	APIURL        string
+	Mode          string // ModePolling (default) or ModeWebhook
+	WebhookSecret string // required in webhook mode
+	PublicURL     string // required in webhook mode
+	Admins        []int64
+	Commands      *commands.Handler
+	Products      []config.Product
+	// HTTPClient makes every API call. Its Timeout, if set, must exceed
+	// PollTimeout or long polls are cut short.
+	HTTPClient *http.Client
+	Logger     *slog.Logger
+
+	PollTimeout    time.Duration // long-poll wait; default 30s
+	Workers        int           // updates processed at once; default 4
+	MaxBodyBytes   int64         // webhook body limit; default 1 MiB
+	HandlerTimeout time.Duration // per update; default 60s
+	CallTimeout    time.Duration // per API call; default 15s
+	MaxRetryAfter  time.Duration // longer 429 waits fail; default 60s
+	// Now and Sleep drive pacing and 429 retries; tests inject a fake
+	// clock so nothing really waits.
+	Now   func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Bot is the running adapter.
+type Bot struct {
+	api      *bot.Bot
+	cmds     *commands.Handler
+	log      *slog.Logger
+	username string
+	token    string
+	apiURL   string
+	client   *http.Client
+	mode     string
+	secret   string
+	hookURL  string
+	admins   map[int64]bool
+	adminIDs []int64
+
+	// chats maps each members-only chat to the products that grant it.
+	chats   map[int64][]config.Product
+	chatIDs []int64
+
+	maxBody        int64
+	handlerTimeout time.Duration
+	callTimeout    time.Duration
+	maxRetryAfter  time.Duration
+	now            func() time.Time
+	sleep          func(context.Context, time.Duration) error
+	pace           *pacer
+	inflight       gate
+	seen           *recent
+	processed      atomic.Int64
+	invites        inviteMemo
+	runOnce        sync.Once
+}
+
+var _ notify.Sender = (*Bot)(nil)
+
+// secretShape is what Telegram accepts as secret_token.
+var secretShape = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+// allowedUpdates are the only update kinds the adapter handles; asking
+// for no others keeps Telegram from sending them.
+func allowedUpdates() []string { return []string{"message", "callback_query"} }
+
+// New checks opts, asks Telegram who the bot is (getMe, for deep links
+// and @mentions) and returns the adapter. Nothing is received until Run.
+func New(ctx context.Context, opts Options) (*Bot, error) {
+	if err := check(&opts); err != nil {
+		return nil, err
+	}
+	b := &Bot{
+		cmds:           opts.Commands,
+		log:            opts.Logger,
+		token:          opts.Token,
+		apiURL:         strings.TrimRight(opts.APIURL, "/"),
+		client:         opts.HTTPClient,
+		mode:           opts.Mode,
+		secret:         opts.WebhookSecret,
+		admins:         map[int64]bool{},
+		chats:          map[int64][]config.Product{},
+		maxBody:        opts.MaxBodyBytes,
+		handlerTimeout: opts.HandlerTimeout,
+		callTimeout:    opts.CallTimeout,
+		maxRetryAfter:  opts.MaxRetryAfter,
+		now:            opts.Now,
+		sleep:          opts.Sleep,
+		pace:           newPacer(),
+		seen:           newRecent(1024),
+		invites:        inviteMemo{m: map[[2]int64]time.Time{}},
+	}
+	if b.mode == ModeWebhook {
+		b.hookURL = strings.TrimRight(opts.PublicURL, "/") + WebhookPath
+	}
+	for _, id := range opts.Admins {
+		if !b.admins[id] {
+			b.admins[id] = true
+			b.adminIDs = append(b.adminIDs, id)
+		}
+	}
+	for _, p := range opts.Products {
+		for _, c := range p.TelegramChatIDs {
+			if len(b.chats[c]) == 0 {
+				b.chatIDs = append(b.chatIDs, c)
+			}
+			b.chats[c] = append(b.chats[c], p)
+		}
+	}
+	sort.Slice(b.chatIDs, func(i, j int) bool { return b.chatIDs[i] < b.chatIDs[j] })
+
+	api, err := bot.New(opts.Token,
+		bot.WithSkipGetMe(),
+		bot.WithServerURL(b.apiURL),
+		bot.WithHTTPClient(opts.PollTimeout, opts.HTTPClient),
+		bot.WithDefaultHandler(b.onUpdate),
+		// Handlers run inside the library's workers, so Start returns
+		// only after in-flight updates finish; and an unbuffered queue
+		// means no update is taken from Telegram that no worker holds.
+		bot.WithNotAsyncHandlers(),
+		bot.WithWorkers(opts.Workers),
+		bot.WithUpdatesChannelCap(0),
+		bot.WithAllowedUpdates(allowedUpdates()),
+		bot.WithErrorsHandler(func(err error) {
+			b.log.Warn("telegram client error", "err", b.redact(err))
+		}),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("telegram: %w", err)
+	}
+	b.api = api
+	err = b.do(ctx, 0, false, func(ctx context.Context) error {
+		me, err := api.GetMe(ctx)
+		if err == nil {
+			b.username = me.Username
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("telegram: getMe (check telegram.token and telegram.api_url): %s", b.redact(err))
+	}
+	b.log.Info("telegram bot ready", "username", b.username, "mode", b.mode, "admins", len(b.adminIDs), "access_chats", len(b.chatIDs))
+	return b, nil
+}
+
+// check fills defaults and rejects unusable options.
+func check(o *Options) error {
+	switch {
+	case strings.TrimSpace(o.Token) == "":
+		return errors.New("telegram: token is required")
+	case o.Commands == nil:
+		return errors.New("telegram: Options.Commands is required")
+	}
+	if o.Mode == "" {
+		o.Mode = ModePolling
+	}
+	switch o.Mode {
+	case ModePolling:
+	case ModeWebhook:
+		if !secretShape.MatchString(o.WebhookSecret) {
+			return errors.New("telegram: webhook mode needs telegram.webhook_secret of 1-256 characters A-Z, a-z, 0-9, _ and -")
+		}
+		if u, err := url.Parse(o.PublicURL); err != nil || u.Host == "" {
+			return errors.New("telegram: webhook mode needs server.public_url (the webhook is public_url + " + WebhookPath + ")")
+		}
+	default:
+		return fmt.Errorf("telegram: mode %q: want %q or %q", o.Mode, ModePolling, ModeWebhook)
+	}
+	if o.APIURL == "" {
+		o.APIURL = "https://api.telegram.org"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.PollTimeout <= 0 {
+		o.PollTimeout = 30 * time.Second
+	}
+	if o.HTTPClient == nil {
+		o.HTTPClient = &http.Client{Timeout: o.PollTimeout + 15*time.Second}
+	}
+	if t := o.HTTPClient.Timeout; t > 0 && t <= o.PollTimeout+time.Second {
+		// A client timeout shorter than the long poll would cut every
+		// poll off with an error; poll for less instead.
+		o.PollTimeout = max(t/2, 2*time.Second)
+	}
+	if o.Workers <= 0 {
+		o.Workers = 4
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = 1 << 20
+	}
+	if o.HandlerTimeout <= 0 {
+		o.HandlerTimeout = time.Minute
+	}
+	if o.CallTimeout <= 0 {
+		o.CallTimeout = 15 * time.Second
+	}
+	if o.MaxRetryAfter <= 0 {
+		o.MaxRetryAfter = time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Sleep == nil {
+		o.Sleep = sleepCtx
+	}
+	return nil
+}
+
+// Username is the bot's @username without the @.
+func (b *Bot) Username() string { return b.username }
+
+// DeepLink opens the bot's private chat and sends /start payload.
+func (b *Bot) DeepLink(payload string) string {
+	return "https://t.me/" + b.username + "?start=" + url.QueryEscape(payload)
+}
+
+// Run registers the command menu, then receives updates until ctx ends:
+// long polling, or (webhook mode) registering the webhook and leaving the
+// receiving to WebhookHandler. It returns after in-flight updates have
+// finished. Run is meant to be called once.
+func (b *Bot) Run(ctx context.Context) error {
+	started := false
+	b.runOnce.Do(func() { started = true })
+	if !started {
+		return errors.New("telegram: Run called twice")
+	}
+	defer b.inflight.close()
+	b.setCommands(ctx)
+	if b.mode == ModeWebhook {
+		err := b.do(ctx, 0, false, func(ctx context.Context) error {
+			_, err := b.api.SetWebhook(ctx, &bot.SetWebhookParams{URL: b.hookURL, SecretToken: b.secret, AllowedUpdates: allowedUpdates()})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("telegram: setWebhook %s: %s", b.hookURL, b.redact(err))
+		}
+		b.log.Info("telegram webhook registered", "url", b.hookURL)
+		<-ctx.Done()
+		return nil
+	}
+	// Telegram refuses getUpdates while a webhook is set (409), e.g. after
+	// switching modes; dropping it keeps pending updates.
+	err := b.do(ctx, 0, false, func(ctx context.Context) error {
+		_, err := b.api.DeleteWebhook(ctx, &bot.DeleteWebhookParams{})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("telegram: deleteWebhook: %s", b.redact(err))
+	}
+	b.log.Info("telegram polling started")
+	b.api.Start(ctx)
+	b.confirmProcessed(ctx)
+	return nil
+}
+
+// setCommands publishes the command menu: the user list for everyone and
+// the longer list in each admin's private chat. A failure only costs the
+// menu, so it is logged, not fatal.
+func (b *Bot) setCommands(ctx context.Context) {
+	set := func(admin bool, scope int64) error {
+		params := &bot.SetMyCommandsParams{Commands: menu(b.cmds.Menu(admin))}
+		if scope != 0 {
+			params.Scope = scopeChat(scope)
+		}
+		return b.do(ctx, 0, false, func(ctx context.Context) error {
+			_, err := b.api.SetMyCommands(ctx, params)
+			return err
+		})
+	}
+	if err := set(false, 0); err != nil {
+		b.log.Warn("telegram: could not set the command menu", "err", b.redact(err))
+	}
+	for _, id := range b.adminIDs {
+		if err := set(true, id); err != nil {
+			// Usually "chat not found": the admin never opened the bot.
+			b.log.Info("telegram: could not set the admin command menu", "admin", id, "err", b.redact(err))
+		}
+	}
+}
+
+// confirmProcessed tells Telegram, after polling stopped, that every
+// update handled so far is done, so a restart does not handle them
+// again. Updates taken but not handled stay unconfirmed and come back.
+func (b *Bot) confirmProcessed(ctx context.Context) {
+	last := b.processed.Load()
+	if last == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	form := url.Values{"offset": {strconv.FormatInt(last+1, 10)}, "limit": {"1"}, "timeout": {"0"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, b.apiURL+"/bot"+b.token+"/getUpdates", strings.NewReader(form.Encode()))
+	if err != nil {
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.log.Warn("telegram: could not confirm handled updates; they may be handled again after restart", "err", b.redact(err))
+		return
+	}
+	resp.Body.Close()
+}
+
+// redact removes the token from error text before it is logged or
+// wrapped: the library's errors can carry request URLs.
+func (b *Bot) redact(err error) string {
+	if err == nil {
+		return ""
+	}
+	return strings.ReplaceAll(err.Error(), b.token, "<token>")
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/shopbot/shopbot/config"
+)
+
+const usage = `shopbot sells software licenses in Telegram and Discord.
+
+Usage:
+  shopbot run     [-config config.toml]            run the shop
+  shopbot check   [-config config.toml] [--online] validate the config (and reach each service)
+  shopbot setup   stripe|telegram|discord [-config config.toml]
+  shopbot version                                   print the version
+
+The config path defaults to $SHOPBOT_CONFIG, then config.toml.
+`
+
+// lookupEnv is os.LookupEnv, injectable so tests never touch the real
+// environment.
+type lookupEnv func(string) (string, bool)
+
+// run is the whole program behind main; it returns the exit code.
+func run(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "run":
+		err = cmdRun(ctx, rest, env, stdout, stderr)
+	case "check":
+		err = cmdCheck(ctx, rest, env, stdout, stderr)
+	case "setup":
+		err = cmdSetup(ctx, rest, env, stdout, stderr)
+	case "version", "-version", "--version":
+		fmt.Fprintf(stdout, "shopbot %s\n", version)
+		return 0
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "shopbot: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(stderr, "shopbot %s: %v\n", cmd, err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "shopbot %s: %v\n", cmd, err)
+	return 1
+}
+
+// usageError marks mistakes in the command line rather than in the world.
+type usageError struct{ error }
+
+// commonFlags parses -config (and subcommand flags added by the caller).
+func parseFlags(fs *flag.FlagSet, args []string, env lookupEnv, stderr io.Writer) (string, error) {
+	def := "config.toml"
+	if v, ok := env("SHOPBOT_CONFIG"); ok && v != "" {
+		def = v
+	}
+	path := fs.String("config", def, "path to config.toml")
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", err
+		}
+		return "", usageError{err}
+	}
+	return *path, nil
+}
+
+// loadConfig reads and validates the config; every problem is reported, each
+// with the key to fix.
+func loadConfig(path string, env lookupEnv) (config.Config, error) {
+	cfg, err := config.Load(path, env)
+	if err != nil {
+		return config.Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := cfg.Validate(); err != nil {
+		return config.Config{}, fmt.Errorf("config %s has problems:\n%w", path, err)
+	}
+	return cfg, nil
+}
+
+// newLogger configures log/slog once; SHOPBOT_LOG=debug|info|warn|error and
+// SHOPBOT_LOG_FORMAT=json|text.
+func newLogger(w io.Writer, env lookupEnv) *slog.Logger {
+	level := slog.LevelInfo
+	if v, ok := env("SHOPBOT_LOG"); ok {
+		_ = level.UnmarshalText([]byte(strings.TrimSpace(v)))
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if v, _ := env("SHOPBOT_LOG_FORMAT"); v == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

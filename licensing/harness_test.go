@@ -1,0 +1,196 @@
+package licensing
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/licensing/authforge"
+	"github.com/shopbot/shopbot/licensing/authforgetest"
+	"github.com/shopbot/shopbot/notify"
+	"github.com/shopbot/shopbot/store"
+)
+
+// testClock is the injected clock shared by the service and the fake.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// recorder is the Notifier of the tests: the interface belongs to the chat
+// adapters, so recording what licensing asks of them is the contract.
+type recorder struct {
+	mu      sync.Mutex
+	notices []sentNotice
+	alerts  []string
+	syncs   []syncCall
+}
+
+type sentNotice struct {
+	To     identity.Identity
+	Notice notify.Notice
+}
+
+type syncCall struct {
+	Who      identity.Identity
+	Products []string
+}
+
+func (r *recorder) Notify(_ context.Context, to identity.Identity, n notify.Notice) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notices = append(r.notices, sentNotice{to, n})
+	return nil
+}
+
+func (r *recorder) AlertAdmins(_ context.Context, text string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.alerts = append(r.alerts, text)
+	return nil
+}
+
+func (r *recorder) SyncAccess(_ context.Context, who identity.Identity, products []string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.syncs = append(r.syncs, syncCall{who, slices.Clone(products)})
+	return nil
+}
+
+// lastSync is the product list of the latest SyncAccess for who.
+func (r *recorder) lastSync(who identity.Identity) ([]string, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.syncs) - 1; i >= 0; i-- {
+		if r.syncs[i].Who == who {
+			return r.syncs[i].Products, true
+		}
+	}
+	return nil, false
+}
+
+func (r *recorder) noticesTo(who identity.Identity) []notify.Notice {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []notify.Notice
+	for _, n := range r.notices {
+		if n.To == who {
+			out = append(out, n.Notice)
+		}
+	}
+	return out
+}
+
+func (r *recorder) alertCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.alerts)
+}
+
+var testProducts = []config.Product{
+	{ID: "pro", Name: "Pro", Mode: config.ModePayment, Duration: config.Duration{Duration: 30 * 24 * time.Hour}, MaxHWIDSlots: 2},
+	{ID: "team", Name: "Team", Mode: config.ModePayment, MaxHWIDSlots: 1},
+}
+
+var (
+	alice = identity.TelegramUser(1001)
+	bob   = identity.TelegramUser(1002)
+	carol = identity.DiscordUser("123456789012345678")
+)
+
+type harness struct {
+	t     testing.TB
+	ctx   context.Context
+	clock *testClock
+	db    *store.DB
+	fake  *authforgetest.Server
+	af    *authforge.Client
+	rec   *recorder
+	svc   *Service
+}
+
+func newHarness(t testing.TB, edit ...func(*Options)) *harness {
+	t.Helper()
+	ctx := context.Background()
+	h := &harness{t: t, ctx: ctx, clock: &testClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}, rec: &recorder{}}
+	db, err := store.Open(ctx, store.Options{Path: t.TempDir() + "/shop.db"})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	h.db = db
+	h.startFake()
+	opts := Options{
+		Store:      db,
+		AuthForge:  h.af,
+		Products:   testProducts,
+		SessionTTL: 24 * time.Hour,
+		Notifier:   h.rec,
+		Clock:      h.clock.Now,
+		Logger:     slog.New(slog.DiscardHandler),
+	}
+	for _, e := range edit {
+		e(&opts)
+	}
+	svc, err := New(opts)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	h.svc = svc
+	return h
+}
+
+// issue creates and stores a license of product for owner through the
+// service (the admin-grant path: no order).
+func (h *harness) issue(product string, owner identity.Identity, expiresAt time.Time) store.License {
+	h.t.Helper()
+	lic, err := h.svc.Issue(h.ctx, IssueRequest{ProductID: product, Owner: owner, ExpiresAt: expiresAt, Source: "test"})
+	if err != nil {
+		h.t.Fatalf("issue %s: %v", product, err)
+	}
+	return lic
+}
+
+func (h *harness) activate(who identity.Identity, key string) Activation {
+	h.t.Helper()
+	res, err := h.svc.Activate(h.ctx, who, key)
+	if err != nil {
+		h.t.Fatalf("activate %s: %v", who, err)
+	}
+	return res
+}
+
+func (h *harness) activations(who identity.Identity) []store.Activation {
+	h.t.Helper()
+	acts, err := h.db.ActivationsFor(h.ctx, who)
+	if err != nil {
+		h.t.Fatalf("activations: %v", err)
+	}
+	return acts
+}
+
+func (h *harness) license(key string) store.License {
+	h.t.Helper()
+	l, err := h.db.GetLicense(h.ctx, key)
+	if err != nil {
+		h.t.Fatalf("license: %v", err)
+	}
+	return l
+}

@@ -1,0 +1,324 @@
+package licensing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/licensing/authforge"
+	"github.com/shopbot/shopbot/notify"
+	"github.com/shopbot/shopbot/store"
+)
+
+// Notifier is how licensing reaches buyers and admins; notify.Router
+// satisfies it. Errors are logged, never returned to the caller of the
+// licensing action that triggered them.
+type Notifier interface {
+	Notify(ctx context.Context, to identity.Identity, n notify.Notice) error
+	AlertAdmins(ctx context.Context, text string) error
+	SyncAccess(ctx context.Context, who identity.Identity, products []string) error
+}
+
+var _ Notifier = (*notify.Router)(nil)
+
+// Refresh modes (config authforge.refresh).
+const (
+	// RefreshLazy refreshes a session when a check finds it expired.
+	RefreshLazy = "lazy"
+	// RefreshEager also heartbeats every activation periodically
+	// (RunHeartbeats), so revocations made elsewhere are noticed within the
+	// heartbeat interval even for idle buyers.
+	RefreshEager = "eager"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultSessionTTL       = 24 * time.Hour
+	DefaultActivationLimit  = 5
+	DefaultActivationWindow = 10 * time.Minute
+	DefaultTransferLimit    = 2
+	DefaultTransferWindow   = 30 * 24 * time.Hour
+)
+
+// alertInterval is the minimum time between two admin alerts of one kind.
+const alertInterval = time.Hour
+
+// Options configure a Service. Store and AuthForge are required.
+type Options struct {
+	Store     *store.DB
+	AuthForge *authforge.Client
+	Products  []config.Product
+	// SessionTTL is the session lifetime asked of AuthForge (default 24h).
+	SessionTTL time.Duration
+	// Refresh is RefreshLazy (default) or RefreshEager. It is reported by
+	// RefreshMode; the caller starts RunHeartbeats in eager mode.
+	Refresh string
+	// Notifier receives notices, admin alerts and access syncs. Nil sends
+	// nothing (useful only in tests of other packages).
+	Notifier Notifier
+	// Clock defaults to time.Now.
+	Clock  func() time.Time
+	Logger *slog.Logger
+	// ActivationLimit attempts per identity in ActivationWindow (5, 10m).
+	ActivationLimit  int
+	ActivationWindow time.Duration
+	// TransferLimit self-service moves per key in TransferWindow (2, 720h).
+	TransferLimit  int
+	TransferWindow time.Duration
+}
+
+// Service is the licensing core. It is safe for concurrent use.
+type Service struct {
+	store    *store.DB
+	af       *authforge.Client
+	products map[string]config.Product
+	ttl      time.Duration
+	refresh  string
+	notifier Notifier
+	now      func() time.Time
+	log      *slog.Logger
+
+	limiter        *limiter
+	cache          *cache
+	keyLocks       keyedMutex
+	transferLimit  int
+	transferWindow time.Duration
+	transferMu     sync.Mutex
+
+	alertMu    sync.Mutex
+	lastAlerts map[string]time.Time
+
+	backoffMu sync.Mutex
+	backoff   map[string]time.Time
+
+	validations atomic.Int64
+	heartbeats  atomic.Int64
+	countersMu  sync.Mutex
+}
+
+// New checks opts and builds a Service.
+func New(opts Options) (*Service, error) {
+	if opts.Store == nil {
+		return nil, errors.New("licensing: Options.Store is required")
+	}
+	if opts.AuthForge == nil {
+		return nil, errors.New("licensing: Options.AuthForge is required")
+	}
+	s := &Service{
+		store:          opts.Store,
+		af:             opts.AuthForge,
+		products:       make(map[string]config.Product, len(opts.Products)),
+		ttl:            opts.SessionTTL,
+		refresh:        opts.Refresh,
+		notifier:       opts.Notifier,
+		now:            opts.Clock,
+		log:            opts.Logger,
+		transferLimit:  opts.TransferLimit,
+		transferWindow: opts.TransferWindow,
+		cache:          newCache(),
+		lastAlerts:     map[string]time.Time{},
+		backoff:        map[string]time.Time{},
+	}
+	for _, p := range opts.Products {
+		if p.ID == "" {
+			return nil, fmt.Errorf("licensing: product without id")
+		}
+		if _, dup := s.products[p.ID]; dup {
+			return nil, fmt.Errorf("licensing: product %q configured twice", p.ID)
+		}
+		s.products[p.ID] = p
+	}
+	if s.ttl == 0 {
+		s.ttl = DefaultSessionTTL
+	}
+	if s.ttl < 0 {
+		return nil, fmt.Errorf("licensing: SessionTTL %s is negative", s.ttl)
+	}
+	switch s.refresh {
+	case "":
+		s.refresh = RefreshLazy
+	case RefreshLazy, RefreshEager:
+	default:
+		return nil, fmt.Errorf("licensing: Refresh %q: want %q or %q", s.refresh, RefreshLazy, RefreshEager)
+	}
+	if s.notifier == nil {
+		s.notifier = nopNotifier{}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	limit, window := opts.ActivationLimit, opts.ActivationWindow
+	if limit == 0 {
+		limit = DefaultActivationLimit
+	}
+	if window == 0 {
+		window = DefaultActivationWindow
+	}
+	if limit < 0 || window < 0 {
+		return nil, fmt.Errorf("licensing: activation limit %d per %s is negative", limit, window)
+	}
+	s.limiter = newLimiter(limit, window)
+	if s.transferLimit == 0 {
+		s.transferLimit = DefaultTransferLimit
+	}
+	if s.transferWindow == 0 {
+		s.transferWindow = DefaultTransferWindow
+	}
+	if s.transferLimit < 0 || s.transferWindow < 0 {
+		return nil, fmt.Errorf("licensing: transfer limit %d per %s is negative", s.transferLimit, s.transferWindow)
+	}
+	s.loadCounters(context.Background())
+	return s, nil
+}
+
+// RefreshMode reports RefreshLazy or RefreshEager.
+func (s *Service) RefreshMode() string { return s.refresh }
+
+// Product returns the configured product with id.
+func (s *Service) Product(id string) (config.Product, bool) {
+	p, ok := s.products[id]
+	return p, ok
+}
+
+// productOrStub returns the configured product, or a stand-in named by its
+// id for licenses of products the seller has since removed from the config.
+func (s *Service) productOrStub(id string) config.Product {
+	if p, ok := s.products[id]; ok {
+		return p
+	}
+	return config.Product{ID: id, Name: id}
+}
+
+// audit records an admin or lifecycle action; failures are logged only,
+// because the action itself already happened.
+func (s *Service) audit(ctx context.Context, actor, action, target, detail string) {
+	e := store.AuditEntry{Time: s.now(), Actor: actor, Action: action, Target: target, Detail: detail}
+	if err := s.store.Audit(ctx, e); err != nil {
+		s.log.Error("audit entry not written", "action", action, "target", target, "err", err)
+	}
+}
+
+// notice sends one message to a buyer, logging failures.
+func (s *Service) notice(ctx context.Context, to identity.Identity, n notify.Notice) {
+	if to.IsZero() {
+		return
+	}
+	if err := s.notifier.Notify(ctx, to, n); err != nil {
+		s.log.Warn("buyer not notified", "identity", to.String(), "err", err)
+	}
+}
+
+// sync hands who's full current entitlement to the chat adapters.
+func (s *Service) sync(ctx context.Context, who identity.Identity) {
+	products, err := s.Entitled(ctx, who)
+	if err != nil {
+		s.log.Error("access not synced: entitlements unreadable", "identity", who.String(), "err", err)
+		return
+	}
+	if err := s.notifier.SyncAccess(ctx, who, products); err != nil {
+		s.log.Warn("access sync failed", "identity", who.String(), "products", products, "err", err)
+	}
+}
+
+// Sync recomputes who's entitlements from the stored state and syncs their
+// chat access (used after a member rejoins, and by the admin /sync).
+func (s *Service) Sync(ctx context.Context, who identity.Identity) ([]string, error) {
+	s.cache.invalidate(who)
+	products, err := s.Entitled(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.notifier.SyncAccess(ctx, who, products); err != nil {
+		return products, fmt.Errorf("licensing: sync %s: %w", who, err)
+	}
+	return products, nil
+}
+
+// SyncAll syncs every identity that holds an activation or owns a license
+// with an activation; it returns how many identities it synced.
+func (s *Service) SyncAll(ctx context.Context) (int, error) {
+	acts, err := s.allActivations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var who []identity.Identity
+	for _, a := range acts {
+		if !slices.Contains(who, a.Identity) {
+			who = append(who, a.Identity)
+		}
+	}
+	var errs []error
+	for _, w := range who {
+		if _, err := s.Sync(ctx, w); err != nil {
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return len(who), errors.Join(errs...)
+}
+
+// alertOnce alerts the admins about kind at most once per alertInterval.
+func (s *Service) alertOnce(ctx context.Context, kind, text string) {
+	now := s.now()
+	s.alertMu.Lock()
+	last, seen := s.lastAlerts[kind]
+	if seen && now.Sub(last) < alertInterval {
+		s.alertMu.Unlock()
+		return
+	}
+	s.lastAlerts[kind] = now
+	s.alertMu.Unlock()
+	if err := s.notifier.AlertAdmins(ctx, text); err != nil {
+		s.log.Error("admin alert failed", "kind", kind, "err", err)
+	}
+}
+
+// Counters of AuthForge calls that cost credits, persisted in store meta so
+// Stats survives restarts.
+const (
+	metaValidations = "licensing.validations"
+	metaHeartbeats  = "licensing.heartbeats"
+)
+
+func (s *Service) loadCounters(ctx context.Context) {
+	for _, c := range []struct {
+		key string
+		v   *atomic.Int64
+	}{{metaValidations, &s.validations}, {metaHeartbeats, &s.heartbeats}} {
+		raw, err := s.store.GetMeta(ctx, c.key)
+		if err != nil {
+			continue
+		}
+		if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
+			c.v.Store(n)
+		}
+	}
+}
+
+func (s *Service) count(ctx context.Context, key string, v *atomic.Int64) {
+	s.countersMu.Lock()
+	defer s.countersMu.Unlock()
+	n := v.Add(1)
+	if err := s.store.PutMeta(ctx, key, strconv.FormatInt(n, 10)); err != nil {
+		s.log.Warn("credit counter not saved", "key", key, "err", err)
+	}
+}
+
+type nopNotifier struct{}
+
+func (nopNotifier) Notify(context.Context, identity.Identity, notify.Notice) error { return nil }
+func (nopNotifier) AlertAdmins(context.Context, string) error                      { return nil }
+func (nopNotifier) SyncAccess(context.Context, identity.Identity, []string) error  { return nil }

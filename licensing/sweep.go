@@ -1,0 +1,183 @@
+package licensing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/licensing/authforge"
+	"github.com/shopbot/shopbot/store"
+)
+
+// RunSweeper runs Sweep now and every interval until ctx is cancelled, then
+// returns nil. It needs no AuthForge call: it acts on the stored licenses.
+func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("%w: sweep interval %s", ErrInvalidArgument, interval)
+	}
+	return s.every(ctx, interval, func() {
+		n, err := s.Sweep(ctx)
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("sweep incomplete", "removed", n, "err", err)
+		} else if n > 0 {
+			s.log.Info("sweep removed activations", "removed", n)
+		}
+	})
+}
+
+// RunHeartbeats heartbeats every activation not refreshed in the last half
+// interval, now and every interval, until ctx is cancelled; then it returns
+// nil. Used in eager refresh mode so revocations made in the AuthForge
+// dashboard are noticed within one interval. Activations are refreshed one
+// at a time to stay inside AuthForge's rate limits.
+func (s *Service) RunHeartbeats(ctx context.Context, interval time.Duration) error {
+	if interval <= 0 {
+		return fmt.Errorf("%w: heartbeat interval %s", ErrInvalidArgument, interval)
+	}
+	return s.every(ctx, interval, func() {
+		n, err := s.HeartbeatAll(ctx, interval/2)
+		if err != nil && ctx.Err() == nil {
+			s.log.Warn("heartbeats incomplete", "refreshed", n, "err", err)
+		} else {
+			s.log.Debug("heartbeats done", "refreshed", n)
+		}
+	})
+}
+
+func (s *Service) every(ctx context.Context, interval time.Duration, fn func()) error {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		fn()
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep removes every activation whose stored license is revoked, expired or
+// missing, syncs the holders' access and tells them how to renew. It returns
+// how many activations it removed.
+func (s *Service) Sweep(ctx context.Context) (int, error) {
+	acts, err := s.allActivations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	var keys []string
+	seen := map[string]bool{}
+	for _, a := range acts {
+		if !seen[a.Key] {
+			seen[a.Key] = true
+			keys = append(keys, a.Key)
+		}
+	}
+	removed := 0
+	var errs []error
+	for _, key := range keys {
+		if ctx.Err() != nil {
+			break
+		}
+		f, err := s.sweepKey(ctx, key)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if f != nil {
+			removed += len(f.removed)
+			s.settle(ctx, f)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+func (s *Service) sweepKey(ctx context.Context, key string) (*fallout, error) {
+	unlock := s.keyLocks.lock(key)
+	defer unlock()
+	lic, err := s.store.GetLicense(ctx, key)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		holders, err := s.store.ActivationsForKey(ctx, key)
+		if err != nil {
+			return nil, err
+		}
+		f := &fallout{reason: reasonSilent}
+		for _, h := range holders {
+			if err := s.store.DeleteActivation(ctx, h.Identity, key); err != nil {
+				return f, err
+			}
+			f.removed = append(f.removed, h.Identity)
+		}
+		s.cache.invalidate(f.removed...)
+		s.log.Warn("removed activations of a key missing from the store", "key", authforge.MaskKey(key), "count", len(f.removed))
+		return f, nil
+	case err != nil:
+		return nil, fmt.Errorf("licensing: sweep %s: %w", authforge.MaskKey(key), err)
+	case lic.Status == store.LicenseRevoked:
+		return s.retireLocked(ctx, lic, reasonRevoked)
+	case expired(lic, s.now()):
+		s.log.Info("license expired", "key", authforge.MaskKey(key), "product", lic.ProductID)
+		return s.retireLocked(ctx, lic, reasonExpired)
+	}
+	return nil, nil
+}
+
+// HeartbeatAll refreshes, one by one, every activation whose last refresh is
+// older than minAge or whose session has expired. It returns how many
+// sessions were refreshed; activations AuthForge calls revoked or expired are
+// removed as in Check.
+func (s *Service) HeartbeatAll(ctx context.Context, minAge time.Duration) (int, error) {
+	acts, err := s.allActivations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	refreshed := 0
+	var errs []error
+	for _, a := range acts {
+		if ctx.Err() != nil {
+			break
+		}
+		now := s.now()
+		if now.Sub(a.RefreshedAt) < minAge && now.Before(a.SessionExpiresAt) {
+			continue
+		}
+		_, err := s.refreshActivation(ctx, a.Identity, a.Key, true)
+		switch {
+		case err == nil:
+			refreshed++
+		case errors.Is(err, ErrNotEntitled):
+		default:
+			errs = append(errs, fmt.Errorf("%s %s: %w", a.Identity, authforge.MaskKey(a.Key), err))
+		}
+	}
+	return refreshed, errors.Join(errs...)
+}
+
+// allActivations copies every stored activation; writes happen after the
+// store's iteration has finished.
+func (s *Service) allActivations(ctx context.Context) ([]store.Activation, error) {
+	var acts []store.Activation
+	err := s.store.ForEachActivation(ctx, func(a store.Activation) error {
+		acts = append(acts, a)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("licensing: list activations: %w", err)
+	}
+	return acts, nil
+}
+
+// holdersOf lists the identities holding key.
+func (s *Service) holdersOf(ctx context.Context, key string) ([]identity.Identity, error) {
+	acts, err := s.store.ActivationsForKey(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	who := make([]identity.Identity, 0, len(acts))
+	for _, a := range acts {
+		who = append(who, a.Identity)
+	}
+	return who, nil
+}
