@@ -1,0 +1,206 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/shopbot/shopbot/identity"
+)
+
+// Activation binds a license key to a chat identity (one AuthForge HWID
+// slot) and keeps the last verified AuthForge session, which lets the gate
+// answer without a network call while it is unexpired.
+type Activation struct {
+	Identity  identity.Identity `json:"identity"`
+	Key       string            `json:"key"`
+	ProductID string            `json:"product_id"`
+	// SessionToken and Payload (whose JSON carries the token) are sealed at
+	// rest in an encrypted store; so is Key.
+	SessionToken     string    `json:"session_token,omitempty"`
+	SessionExpiresAt time.Time `json:"session_expires_at,omitzero"`
+	Payload          string    `json:"payload,omitempty"`
+	Signature        string    `json:"signature,omitempty"`
+	KeyID            string    `json:"key_id,omitempty"`
+	LicenseExpiresAt time.Time `json:"license_expires_at,omitzero"`
+	HWIDCount        int       `json:"hwid_count,omitempty"`
+	MaxSlots         int       `json:"max_slots,omitempty"`
+	ActivatedAt      time.Time `json:"activated_at"`
+	RefreshedAt      time.Time `json:"refreshed_at,omitzero"`
+}
+
+// forEachPage is how many activations ForEachActivation reads per
+// transaction.
+const forEachPage = 256
+
+func activationKey(who identity.Identity, kid []byte) []byte {
+	return join([]byte(who.String()), kid)
+}
+
+func checkActivation(who identity.Identity, key string) error {
+	if err := who.Validate(); err != nil {
+		return fmt.Errorf("store: activation of %s: %w", mask(key), err)
+	}
+	return checkLicenseKey(key)
+}
+
+// PutActivation stores a, replacing the activation of the same identity
+// and key.
+func (db *DB) PutActivation(ctx context.Context, a Activation) error {
+	if err := checkActivation(a.Identity, a.Key); err != nil {
+		return err
+	}
+	kid := db.crypt.kid(a.Key)
+	rec := a
+	rec.Key = db.crypt.seal(aadActKey, a.Key)
+	rec.SessionToken = db.crypt.seal(aadActToken, a.SessionToken)
+	rec.Payload = db.crypt.seal(aadActPayload, a.Payload)
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		if err := putJSON(bucket(tx, bucketActivations), activationKey(a.Identity, kid), rec); err != nil {
+			return err
+		}
+		return bucket(tx, bucketActivationsKey).Put(join(kid, []byte(a.Identity.String())), nil)
+	})
+}
+
+func (db *DB) decodeActivation(raw []byte) (Activation, error) {
+	var a Activation
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return Activation{}, fmt.Errorf("store: decode activation: %w", err)
+	}
+	var err error
+	if a.Key, err = db.crypt.open(aadActKey, a.Key); err != nil {
+		return Activation{}, fmt.Errorf("store: activation of %s: %w", a.Identity, err)
+	}
+	if a.SessionToken, err = db.crypt.open(aadActToken, a.SessionToken); err != nil {
+		return Activation{}, fmt.Errorf("store: activation %s/%s: %w", a.Identity, mask(a.Key), err)
+	}
+	if a.Payload, err = db.crypt.open(aadActPayload, a.Payload); err != nil {
+		return Activation{}, fmt.Errorf("store: activation %s/%s: %w", a.Identity, mask(a.Key), err)
+	}
+	return a, nil
+}
+
+// ActivationsFor returns who's activations, oldest first; none is not an
+// error.
+func (db *DB) ActivationsFor(ctx context.Context, who identity.Identity) ([]Activation, error) {
+	if who.IsZero() {
+		return nil, nil
+	}
+	var out []Activation
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		return prefixScan(bucket(tx, bucketActivations), join([]byte(who.String()), nil), func(_, v []byte) error {
+			a, err := db.decodeActivation(v)
+			if err != nil {
+				return err
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortActivations(out)
+	return out, nil
+}
+
+// ActivationsForKey returns every identity's activation of key, oldest
+// first; none is not an error.
+func (db *DB) ActivationsForKey(ctx context.Context, key string) ([]Activation, error) {
+	if err := checkLicenseKey(key); err != nil {
+		return nil, err
+	}
+	kid := db.crypt.kid(key)
+	prefix := join(kid, nil)
+	var out []Activation
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		acts := bucket(tx, bucketActivations)
+		return prefixScan(bucket(tx, bucketActivationsKey), prefix, func(k, _ []byte) error {
+			raw := acts.Get(join(k[len(prefix):], kid))
+			if raw == nil {
+				return fmt.Errorf("store: activation index of %s points at nothing", mask(key))
+			}
+			a, err := db.decodeActivation(raw)
+			if err != nil {
+				return err
+			}
+			out = append(out, a)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortActivations(out)
+	return out, nil
+}
+
+// DeleteActivation removes who's activation of key; a missing one is not an
+// error, so callers can retire access idempotently.
+func (db *DB) DeleteActivation(ctx context.Context, who identity.Identity, key string) error {
+	if err := checkActivation(who, key); err != nil {
+		return err
+	}
+	kid := db.crypt.kid(key)
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		if err := bucket(tx, bucketActivations).Delete(activationKey(who, kid)); err != nil {
+			return err
+		}
+		return bucket(tx, bucketActivationsKey).Delete(join(kid, []byte(who.String())))
+	})
+}
+
+// ForEachActivation calls fn for every activation until fn returns an
+// error, which it returns. It reads in pages and calls fn outside any
+// transaction, so fn may use the DB (the sweeper deletes as it goes) and a
+// slow fn never blocks writers; the price is that the walk is not one
+// snapshot: changes made meanwhile may or may not be seen.
+func (db *DB) ForEachActivation(ctx context.Context, fn func(Activation) error) error {
+	var after []byte
+	for {
+		page := make([]Activation, 0, forEachPage)
+		var last []byte
+		err := db.view(ctx, func(tx *bolt.Tx) error {
+			c := bucket(tx, bucketActivations).Cursor()
+			k, v := c.First()
+			if after != nil {
+				if k, v = c.Seek(after); k != nil && string(k) == string(after) {
+					k, v = c.Next()
+				}
+			}
+			for ; k != nil && len(page) < forEachPage; k, v = c.Next() {
+				a, err := db.decodeActivation(v)
+				if err != nil {
+					return err
+				}
+				page = append(page, a)
+				last = append(last[:0], k...)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, a := range page {
+			if err := fn(a); err != nil {
+				return err
+			}
+		}
+		if len(page) < forEachPage {
+			return nil
+		}
+		after = last
+	}
+}
+
+func sortActivations(as []Activation) {
+	slices.SortStableFunc(as, func(a, b Activation) int {
+		return cmp.Or(a.ActivatedAt.Compare(b.ActivatedAt), cmp.Compare(a.Identity.String(), b.Identity.String()), cmp.Compare(a.Key, b.Key))
+	})
+}

@@ -1,0 +1,289 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Sentinel errors; the store wraps them with context, so test with errors.Is.
+var (
+	// ErrNotFound: no record with that id, key or identity.
+	ErrNotFound = errors.New("not found")
+	// ErrLocked: another process (or another DB in this one) holds the file.
+	ErrLocked = errors.New("store file is locked")
+	// ErrBadKey: the encryption key does not match the one the file was
+	// made with, or the file's encryption state does not match the options.
+	ErrBadKey = errors.New("wrong store encryption key")
+	// ErrConflict: a write would contradict what is stored (a second
+	// license for one order).
+	ErrConflict = errors.New("conflict")
+)
+
+// SchemaVersion is the layout this code reads and writes (see doc.go).
+const SchemaVersion = 1
+
+// DefaultLockTimeout is how long Open waits for the file lock.
+const DefaultLockTimeout = 2 * time.Second
+
+const (
+	metaSchema   = "schema_version"
+	metaKeyCheck = "key_check"
+)
+
+const (
+	bucketMeta           = "meta"
+	bucketEvents         = "events"
+	bucketEventsSeq      = "events_seq"
+	bucketEventsState    = "events_state"
+	bucketOrders         = "orders"
+	bucketOrdersPI       = "orders_pi"
+	bucketOrdersSub      = "orders_sub"
+	bucketLicenses       = "licenses"
+	bucketLicensesOwner  = "licenses_owner"
+	bucketActivations    = "activations"
+	bucketActivationsKey = "activations_key"
+	bucketSessions       = "open_sessions"
+	bucketSessionsID     = "open_sessions_id"
+	bucketAudit          = "audit"
+)
+
+// allBuckets is a function, not a var, to keep the package free of mutable
+// globals.
+func allBuckets() []string {
+	return []string{
+		bucketMeta, bucketEvents, bucketEventsSeq, bucketEventsState,
+		bucketOrders, bucketOrdersPI, bucketOrdersSub,
+		bucketLicenses, bucketLicensesOwner, bucketActivations, bucketActivationsKey,
+		bucketSessions, bucketSessionsID, bucketAudit,
+	}
+}
+
+// sensitiveBuckets hold (sealed or plain) keys and tokens; a file with data
+// in any of them cannot silently switch to encryption.
+func sensitiveBuckets() []string {
+	return []string{bucketOrders, bucketLicenses, bucketActivations}
+}
+
+// Options configure Open.
+type Options struct {
+	// Path of the bbolt file; its directory is created (0700) if missing.
+	Path string
+	// EncryptionKey is nil (plain store) or exactly 32 bytes.
+	EncryptionKey []byte
+	// LockTimeout bounds the wait for the file lock (default 2s, also
+	// capped by the context's deadline).
+	LockTimeout time.Duration
+	// NoSync skips fsync on commit. Only for tests and benchmarks: a crash
+	// can then lose acknowledged webhooks.
+	NoSync bool
+}
+
+// DB is an open store. It is safe for concurrent use.
+type DB struct {
+	bolt  *bolt.DB
+	path  string
+	crypt *crypter
+	now   func() time.Time
+
+	// Group commit of PutEvent (events.go): mu guards the queue and the
+	// leader flag.
+	evMu      sync.Mutex
+	evQueue   []*eventReq
+	evLeading bool
+}
+
+// Open opens or creates the store file, creating the buckets, checking the
+// schema version and the encryption key.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if opts.Path == "" {
+		return nil, errors.New("store: no path")
+	}
+	crypt, err := newCrypter(opts.EncryptionKey)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: create directory for %s: %w", opts.Path, err)
+	}
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = DefaultLockTimeout
+	}
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(min(timeout, time.Until(dl)), time.Millisecond)
+	}
+	bdb, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("store: %s is locked (waited %s); another shopbot process is probably using it: %w",
+			opts.Path, timeout, ErrLocked)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
+	}
+	db := &DB{bolt: bdb, path: opts.Path, crypt: crypt, now: time.Now}
+	if err := bdb.Update(db.initTx); err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// initTx creates missing buckets and refuses files this code cannot read:
+// a newer schema (written by a newer shopbot) or a different key.
+func (db *DB) initTx(tx *bolt.Tx) error {
+	for _, name := range allBuckets() {
+		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
+			return fmt.Errorf("store: create bucket %s: %w", name, err)
+		}
+	}
+	meta := tx.Bucket([]byte(bucketMeta))
+	switch v := meta.Get([]byte(metaSchema)); {
+	case v == nil:
+		if err := meta.Put([]byte(metaSchema), []byte(strconv.Itoa(SchemaVersion))); err != nil {
+			return fmt.Errorf("store: write schema version: %w", err)
+		}
+	default:
+		n, err := strconv.Atoi(string(v))
+		switch {
+		case err != nil || n < 1:
+			return fmt.Errorf("store: %s has an unreadable schema version %q; is it a shopbot store?", db.path, v)
+		case n > SchemaVersion:
+			return fmt.Errorf("store: %s has schema version %d, newer than this shopbot supports (%d); run a newer shopbot or restore a backup",
+				db.path, n, SchemaVersion)
+		}
+	}
+	return db.checkKeyTx(tx, meta)
+}
+
+func (db *DB) checkKeyTx(tx *bolt.Tx, meta *bolt.Bucket) error {
+	stored := meta.Get([]byte(metaKeyCheck))
+	switch {
+	case stored != nil && db.crypt == nil:
+		return fmt.Errorf("store: %s is encrypted; set store.encryption_key to the key it was created with: %w", db.path, ErrBadKey)
+	case stored != nil && string(stored) != db.crypt.check:
+		return fmt.Errorf("store: %s was encrypted with a different key: %w", db.path, ErrBadKey)
+	case stored != nil || db.crypt == nil:
+		return nil
+	}
+	for _, name := range sensitiveBuckets() {
+		if k, _ := tx.Bucket([]byte(name)).Cursor().First(); k != nil {
+			return fmt.Errorf("store: %s already holds unencrypted %s; it cannot be opened with an encryption key (start a new file or remove store.encryption_key): %w",
+				db.path, name, ErrBadKey)
+		}
+	}
+	return meta.Put([]byte(metaKeyCheck), []byte(db.crypt.check))
+}
+
+// Close releases the file lock. Pending PutEvent calls finish first because
+// bbolt waits for open transactions.
+func (db *DB) Close() error {
+	if err := db.bolt.Close(); err != nil {
+		return fmt.Errorf("store: close %s: %w", db.path, err)
+	}
+	return nil
+}
+
+// Path is the file the store was opened from.
+func (db *DB) Path() string { return db.path }
+
+// GetMeta reads a value stored with PutMeta (ErrNotFound when unset).
+func (db *DB) GetMeta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		raw := tx.Bucket([]byte(bucketMeta)).Get([]byte(key))
+		if raw == nil {
+			return fmt.Errorf("store: meta %q: %w", key, ErrNotFound)
+		}
+		v = string(raw)
+		return nil
+	})
+	return v, err
+}
+
+// PutMeta stores a small named value. The store's own bookkeeping keys are
+// refused: overwriting them would make the file unreadable.
+func (db *DB) PutMeta(ctx context.Context, key, value string) error {
+	if key == "" || key == metaSchema || key == metaKeyCheck {
+		return fmt.Errorf("store: meta key %q is reserved", key)
+	}
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket([]byte(bucketMeta)).Put([]byte(key), []byte(value))
+	})
+}
+
+// view and update are the only way in: they check ctx before starting,
+// since a bbolt transaction itself cannot be cancelled.
+func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(fn)
+}
+
+func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Update(fn)
+}
+
+func bucket(tx *bolt.Tx, name string) *bolt.Bucket { return tx.Bucket([]byte(name)) }
+
+func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+// join builds composite keys; parts never contain 0x00 (checked on write)
+// except fixed-length HMAC ids, whose length keeps prefixes unambiguous.
+func join(parts ...[]byte) []byte {
+	var out []byte
+	for i, p := range parts {
+		if i > 0 {
+			out = append(out, 0)
+		}
+		out = append(out, p...)
+	}
+	return out
+}
+
+func putJSON(b *bolt.Bucket, key []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("store: encode: %w", err)
+	}
+	return b.Put(key, raw)
+}
+
+func checkID(what, id string) error {
+	switch {
+	case id == "":
+		return fmt.Errorf("store: empty %s id", what)
+	case len(id) > 1024:
+		return fmt.Errorf("store: %s id longer than 1024 bytes", what)
+	}
+	return nil
+}
+
+// prefixScan calls fn for every key starting with prefix, in key order.
+func prefixScan(b *bolt.Bucket, prefix []byte, fn func(k, v []byte) error) error {
+	c := b.Cursor()
+	for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+		if err := fn(k, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,32 @@
+// Package store is shopbot's only persistence: one bbolt file holding Stripe
+// events, orders, licenses, activations, open checkout sessions, the audit
+// log and a few counters. Everything that must survive a crash goes through
+// here, so every write is one bbolt transaction (fsynced on commit) and every
+// read-modify-write happens inside a single transaction.
+//
+// Layout (bucket → key → value, all values JSON):
+//
+//	meta                 name → string (schema_version, key_check, and PutMeta values)
+//	events               event id → Event
+//	events_seq           seq (8 bytes big endian) → event id   (arrival order)
+//	events_state         state 0x00 seq → event id               (per-state queues)
+//	orders               order id → Order
+//	orders_pi            payment intent id → order id
+//	orders_sub           subscription id → order id
+//	licenses             kid → License
+//	licenses_owner       identity 0x00 kid → empty
+//	activations          identity 0x00 kid → Activation
+//	activations_key      kid 0x00 identity → empty
+//	open_sessions        identity 0x00 product id → OpenSession
+//	open_sessions_id     checkout session id → open_sessions key
+//	audit                seq (8 bytes big endian) → AuditEntry
+//
+// kid is the license key itself in a plain store and HMAC-SHA256 of it in an
+// encrypted one, so with Options.EncryptionKey the file holds no license key,
+// session token or signed session payload in the clear (see crypt.go). The
+// API always takes and returns plaintext.
+//
+// Callbacks passed to UpsertOrder and UpdateLicense run inside the write
+// transaction: they must be quick and must not call the DB (bbolt allows one
+// writer, so a nested write would deadlock).
+package store
