@@ -8,6 +8,37 @@ import (
 	"time"
 )
 
+// Default returns the configuration every file starts from: the defaults of
+// SPEC §3 for each optional key. Required keys (secrets, ids, products) stay
+// empty for Validate to report.
+func Default() Config {
+	return Config{
+		Server: Server{
+			Listen:       ":8080",
+			MaxBodyBytes: 1 << 20,
+		},
+		Store: Store{Path: "shopbot.db"},
+		Stripe: Stripe{
+			RevokeOnRefund:    true,
+			RevokeOnDispute:   true,
+			SubscriptionGrace: Duration{72 * time.Hour},
+		},
+		AuthForge: AuthForge{
+			SessionTTL:        Duration{24 * time.Hour},
+			Refresh:           RefreshLazy,
+			HeartbeatInterval: Duration{15 * time.Minute},
+		},
+		Telegram: Telegram{Mode: TelegramPolling},
+		Discord:  Discord{Interactions: DiscordGateway},
+		Limits: Limits{
+			ActivationAttempts: 5,
+			ActivationWindow:   Duration{10 * time.Minute},
+			TransfersPerWindow: 2,
+			TransferWindow:     Duration{720 * time.Hour},
+		},
+	}
+}
+
 // Config is the whole config.toml.
 type Config struct {
 	Server        Server         `toml:"server"`
@@ -91,9 +122,19 @@ type Product struct {
 	TelegramChatIDs []int64  `toml:"telegram_chat_ids"`
 }
 
+// Values of the enumerated keys.
 const (
-	ModePayment      = "payment"
-	ModeSubscription = "subscription"
+	ModePayment      = "payment"      // products.mode: one-time purchase
+	ModeSubscription = "subscription" // products.mode: recurring price
+
+	RefreshLazy  = "lazy"  // authforge.refresh: refresh a session on use after expiry
+	RefreshEager = "eager" // authforge.refresh: heartbeat every heartbeat_interval
+
+	TelegramPolling = "polling" // telegram.mode: getUpdates long polling
+	TelegramWebhook = "webhook" // telegram.mode: updates POSTed to /webhooks/telegram
+
+	DiscordGateway = "gateway" // discord.interactions: over the gateway websocket
+	DiscordHTTP    = "http"    // discord.interactions: POSTed to /discord/interactions
 )
 
 // GatedCommand answers Reply only to holders of one of Products.
