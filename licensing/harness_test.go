@@ -2,6 +2,7 @@ package licensing
 
 import (
 	"context"
+	"crypto/ed25519"
 	"log/slog"
 	"slices"
 	"sync"
@@ -194,3 +195,85 @@ func (h *harness) license(key string) store.License {
 	}
 	return l
 }
+
+// startFake starts the AuthForge fake on the harness clock and a client of
+// it that never really sleeps between retries.
+func (h *harness) startFake() {
+	h.t.Helper()
+	// The lazy gate heartbeats sessions shortly after they end; the grace
+	// lets such a heartbeat renew the session instead of forcing a new
+	// validation.
+	h.fake = authforgetest.New(authforgetest.Options{Now: h.clock.Now, HeartbeatGrace: 24 * time.Hour})
+	h.t.Cleanup(h.fake.Close)
+	o := h.fake.Options()
+	af, err := authforge.New(authforge.Config{
+		AppID:      o.AppID,
+		AppSecret:  o.AppSecret,
+		APIKey:     o.APIKey,
+		PublicKeys: []ed25519.PublicKey{h.fake.PublicKey()},
+		AuthURL:    h.fake.URL(),
+		APIURL:     h.fake.URL(),
+		Timeout:    5 * time.Second,
+		Sleep:      func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		Logger:     slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		h.t.Fatalf("authforge client: %v", err)
+	}
+	h.af = af
+}
+
+// authCalls counts every request the fake received (both APIs).
+func (h *harness) authCalls() int { return h.fake.Calls("/") }
+
+func (h *harness) validateCalls() int { return h.fake.Calls("/auth/validate") }
+
+func (h *harness) heartbeatCalls() int { return h.fake.Calls("/auth/heartbeat") }
+
+func (h *harness) creditsUsed() int { return h.fake.CreditsUsed() }
+
+// remoteRevoke revokes key in AuthForge only, as from its dashboard.
+func (h *harness) remoteRevoke(key string) {
+	h.t.Helper()
+	if !h.fake.Revoke(key) {
+		h.t.Fatalf("fake does not know %s", authforge.MaskKey(key))
+	}
+}
+
+// remoteExpire makes key end a second ago in AuthForge only.
+func (h *harness) remoteExpire(key string) {
+	h.t.Helper()
+	l, ok := h.fake.License(key)
+	if !ok {
+		h.t.Fatalf("fake does not know %s", authforge.MaskKey(key))
+	}
+	past := h.clock.Now().Add(-time.Second)
+	l.ExpiresAt = &past
+	h.fake.SeedLicense(l)
+}
+
+// brokenAnswers is how many Auth API answers tamperSignatures and
+// wrongNonces spoil: more than any test makes.
+const brokenAnswers = 100
+
+// tamperSignatures makes every Auth API answer fail signature checks until
+// repairFake.
+func (h *harness) tamperSignatures() {
+	for range brokenAnswers {
+		h.fake.TamperNext("/auth/")
+	}
+}
+
+// wrongNonces makes every Auth API answer echo a foreign nonce until
+// repairFake.
+func (h *harness) wrongNonces() {
+	for range brokenAnswers {
+		h.fake.WrongNonceNext("/auth/")
+	}
+}
+
+// outOfCredits empties the AuthForge balance.
+func (h *harness) outOfCredits() { h.fake.SetCredits(0) }
+
+// repairFake cancels every injected fault.
+func (h *harness) repairFake() { h.fake.ClearFaults() }
