@@ -29,6 +29,11 @@ type lookupEnv func(string) (string, bool)
 
 // run is the whole program behind main; it returns the exit code.
 func run(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, env, stdout, stderr, hooks{})
+}
+
+// runWith is run with test hooks; the zero hooks are production.
+func runWith(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Writer, h hooks) int {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return 2
@@ -37,11 +42,11 @@ func run(ctx context.Context, args []string, env lookupEnv, stdout, stderr io.Wr
 	var err error
 	switch cmd {
 	case "run":
-		err = cmdRun(ctx, rest, env, stdout, stderr)
+		err = cmdRun(ctx, rest, env, stdout, stderr, h)
 	case "check":
-		err = cmdCheck(ctx, rest, env, stdout, stderr)
+		err = cmdCheck(ctx, rest, env, stdout, stderr, h)
 	case "setup":
-		err = cmdSetup(ctx, rest, env, stdout, stderr)
+		err = cmdSetup(ctx, rest, env, stdout, stderr, h)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "shopbot %s\n", version)
 		return 0

@@ -1,0 +1,367 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/stripe/stripe-go/v76/client"
+
+	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/bots/telegram"
+	"github.com/shopbot/shopbot/checkout"
+	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/licensing"
+	"github.com/shopbot/shopbot/licensing/authforge"
+	"github.com/shopbot/shopbot/notify"
+	"github.com/shopbot/shopbot/store"
+)
+
+// hooks let tests reach into the wiring without changing it: the zero value
+// is what production runs.
+type hooks struct {
+	// httpClient makes every outgoing call when set (tests: fakes on
+	// loopback); nil builds clients with production timeouts.
+	httpClient *http.Client
+	// listening is told the HTTP server's address once it accepts.
+	listening func(addr string)
+	// now replaces the clock of the core.
+	now func() time.Time
+	// chatSleep replaces the waits of the chat adapters' rate pacing
+	// (Telegram: 1 message/s per chat), so tests run at full speed.
+	chatSleep func(ctx context.Context, d time.Duration) error
+}
+
+// Intervals of the background loops.
+const (
+	sweepInterval   = 5 * time.Minute
+	shutdownTimeout = 10 * time.Second
+	storeLock       = 3 * time.Second
+)
+
+// app is the wired shop: one of each part, built in dependency order by
+// newApp and stopped in reverse by run.
+type app struct {
+	cfg    config.Config
+	log    *slog.Logger
+	db     *store.DB
+	router *notify.Router
+	lic    *licensing.Service
+	stripe *client.API
+	worker *checkout.Worker
+	tg     *telegram.Bot
+	mux    *http.ServeMux
+	hooks  hooks
+}
+
+// newApp builds everything; nothing receives input until run. On error what
+// was opened is closed again.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (_ *app, err error) {
+	a := &app{cfg: cfg, log: log, router: notify.NewRouter(), mux: http.NewServeMux(), hooks: h}
+	if h.now == nil {
+		a.hooks.now = time.Now
+	}
+	storeKey, err := cfg.StoreKey()
+	if err != nil {
+		return nil, fmt.Errorf("store.encryption_key: %w", err)
+	}
+	a.db, err = store.Open(ctx, store.Options{Path: cfg.Store.Path, EncryptionKey: storeKey, LockTimeout: storeLock})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			a.db.Close()
+		}
+	}()
+
+	af, err := newAuthForge(cfg, h.httpClient, log)
+	if err != nil {
+		return nil, err
+	}
+	a.lic, err = licensing.New(licensing.Options{
+		Store:            a.db,
+		AuthForge:        af,
+		Products:         cfg.Products,
+		SessionTTL:       cfg.AuthForge.SessionTTL.Duration,
+		Refresh:          cfg.AuthForge.Refresh,
+		Notifier:         a.router,
+		Clock:            a.hooks.now,
+		Logger:           log.With("part", "licensing"),
+		ActivationLimit:  cfg.Limits.ActivationAttempts,
+		ActivationWindow: cfg.Limits.ActivationWindow.Duration,
+		TransferLimit:    cfg.Limits.TransfersPerWindow,
+		TransferWindow:   cfg.Limits.TransferWindow.Duration,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	a.stripe, err = newStripe(cfg.Stripe, h.httpClient, log)
+	if err != nil {
+		return nil, err
+	}
+	a.worker, err = checkout.NewWorker(checkout.WorkerOptions{
+		Store:     a.db,
+		Licensing: a.lic,
+		Notifier:  a.router,
+		Products:  cfg.Products,
+		Clock:     a.hooks.now,
+		Logger:    log.With("part", "fulfillment"),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	sh := &shop{lic: a.lic, now: a.hooks.now}
+	cmds, err := commands.New(commands.Options{
+		Shop:     sh,
+		Products: cfg.Products,
+		Gated:    cfg.GatedCommands,
+		Classify: classify,
+		Logger:   log.With("part", "commands"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if cfg.TelegramEnabled() {
+		a.tg, err = telegram.New(ctx, telegramOptions(cfg, cmds, h, log.With("part", "telegram")))
+		if err != nil {
+			return nil, err
+		}
+		a.router.Register(identity.Telegram, a.tg)
+	}
+
+	sessions, err := checkout.NewSessions(checkout.SessionsOptions{
+		Stripe:     a.stripe,
+		Store:      a.db,
+		Products:   cfg.Products,
+		SuccessURL: a.returnURL(cfg.Stripe.SuccessURL, "/checkout/success"),
+		CancelURL:  a.returnURL(cfg.Stripe.CancelURL, "/checkout/cancel"),
+		Clock:      a.hooks.now,
+		Logger:     log.With("part", "checkout"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The sessions come after the bot because the Telegram deep link can
+	// be the default return URL; the shop adapter is completed here,
+	// before anything receives input.
+	sh.sessions = sessions
+
+	if err := a.routes(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// returnURL is where Stripe sends the buyer after paying or cancelling: the
+// configured URL, else shopbot's own page at public_url, else the bot's chat.
+func (a *app) returnURL(configured, page string) string {
+	switch {
+	case configured != "":
+		return configured
+	case a.cfg.Server.PublicURL != "":
+		return strings.TrimRight(a.cfg.Server.PublicURL, "/") + page
+	case a.tg != nil:
+		return a.tg.DeepLink("paid")
+	default:
+		return "https://discord.com/channels/" + a.cfg.Discord.GuildID
+	}
+}
+
+// routes mounts every HTTP endpoint on server.listen.
+func (a *app) routes() error {
+	a.mux.HandleFunc("GET /healthz", a.health)
+	hook, err := checkout.NewWebhook(checkout.WebhookOptions{
+		Secret:       a.cfg.Stripe.WebhookSecret,
+		Store:        a.db,
+		MaxBodyBytes: a.cfg.Server.MaxBodyBytes,
+		Wake:         a.worker.Wake,
+		Clock:        a.hooks.now,
+		Logger:       a.log.With("part", "webhook"),
+	})
+	if err != nil {
+		return err
+	}
+	a.mux.Handle("POST /webhooks/stripe", hook)
+	if a.tg != nil && a.cfg.Telegram.Mode == telegram.ModeWebhook {
+		a.mux.Handle("POST "+telegram.WebhookPath, a.tg.WebhookHandler())
+	}
+	if a.cfg.Server.APIToken != "" {
+		a.mux.Handle(licensing.EntitlementsPath, a.lic.HTTPHandler(a.cfg.Server.APIToken))
+	}
+	a.mux.HandleFunc("GET /checkout/success", returnPage("Payment received",
+		"Thank you! Your license key is on its way to your chat. You can close this page."))
+	a.mux.HandleFunc("GET /checkout/cancel", returnPage("Payment cancelled",
+		"Nothing was charged. You can start again from the chat with /buy."))
+	return nil
+}
+
+// health answers 200 while the store is readable, with the event backlog so
+// a monitor can alert on failed fulfillments.
+func (a *app) health(w http.ResponseWriter, r *http.Request) {
+	counts, err := a.db.CountEvents(r.Context())
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		a.log.Error("health check: store", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, `{"status":"store unavailable"}`)
+		return
+	}
+	fmt.Fprintf(w, `{"status":"ok","pending_events":%d,"failed_events":%d}`,
+		counts[store.EventPending], counts[store.EventFailed])
+}
+
+func returnPage(title, text string) http.HandlerFunc {
+	page := `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+		`<title>` + title + `</title><body style="font-family:sans-serif;max-width:32em;margin:4em auto;padding:0 1em">` +
+		`<h1>` + title + `</h1><p>` + text + `</p></body>`
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		io.WriteString(w, page)
+	}
+}
+
+// run serves until ctx ends, then stops in order: input first (HTTP and the
+// bots), then the fulfillment worker finishes the event in hand, and the
+// store closes last. A part that fails stops the others.
+func (a *app) run(ctx context.Context) error {
+	defer a.db.Close()
+	inputCtx, stopInput := context.WithCancelCause(ctx)
+	defer stopInput(nil)
+	// Work that must finish what it started runs on a context that
+	// outlives the input one and is cancelled only after input stopped.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWork()
+
+	ln, srv, err := a.listen()
+	if err != nil {
+		return err
+	}
+	var input, work sync.WaitGroup
+	fail := func(part string, err error) {
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error("stopping: part failed", "part", part, "err", err)
+			stopInput(fmt.Errorf("%s: %w", part, err))
+		}
+	}
+	input.Go(func() { fail("http", a.serve(srv, ln)) })
+	if a.tg != nil {
+		input.Go(func() { fail("telegram", a.tg.Run(inputCtx)) })
+	}
+	work.Go(func() { fail("fulfillment", a.worker.Run(workCtx)) })
+	work.Go(func() { fail("sweeper", a.lic.RunSweeper(workCtx, sweepInterval)) })
+	if a.lic.RefreshMode() == licensing.RefreshEager {
+		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
+	}
+	a.log.Info("shopbot running", "listen", ln.Addr().String(), "products", len(a.cfg.Products))
+	if a.hooks.listening != nil {
+		a.hooks.listening(ln.Addr().String())
+	}
+
+	<-inputCtx.Done()
+	a.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		a.log.Warn("http shutdown", "err", err)
+	}
+	input.Wait()
+	stopWork()
+	work.Wait()
+	a.log.Info("stopped")
+	if cause := context.Cause(inputCtx); cause != nil && !errors.Is(cause, context.Canceled) {
+		return cause
+	}
+	return nil
+}
+
+// listen opens server.listen before anything is announced, so a port in
+// use is a start-up error rather than a log line.
+func (a *app) listen() (net.Listener, *http.Server, error) {
+	ln, err := net.Listen("tcp", a.cfg.Server.Listen)
+	if err != nil {
+		return nil, nil, fmt.Errorf("server.listen %s: %w", a.cfg.Server.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           a.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	if len(a.cfg.Server.TLSAutocertDomains) > 0 {
+		srv.TLSConfig = autocertTLS(a.cfg)
+	}
+	return ln, srv, nil
+}
+
+func (a *app) serve(srv *http.Server, ln net.Listener) error {
+	if srv.TLSConfig != nil {
+		return srv.ServeTLS(ln, "", "")
+	}
+	return srv.Serve(ln)
+}
+
+// newAuthForge builds the AuthForge client from the config.
+func newAuthForge(cfg config.Config, hc *http.Client, log *slog.Logger) (*authforge.Client, error) {
+	keys, err := cfg.AuthForgePublicKeys()
+	if err != nil {
+		return nil, fmt.Errorf("authforge.public_keys: %w", err)
+	}
+	return authforge.New(authforge.Config{
+		AppID:      cfg.AuthForge.AppID,
+		AppSecret:  cfg.AuthForge.AppSecret,
+		PublicKeys: keys,
+		APIKey:     cfg.AuthForge.APIKey,
+		AuthURL:    cfg.AuthForge.AuthURL,
+		APIURL:     cfg.AuthForge.APIURL,
+		HTTPClient: hc,
+		Logger:     log.With("part", "authforge"),
+	})
+}
+
+// newStripe builds the Stripe client; api_url points it at stripe-mock in
+// tests.
+func newStripe(cfg config.Stripe, hc *http.Client, log *slog.Logger) (*client.API, error) {
+	return checkout.NewStripeClient(checkout.StripeClientOptions{Key: cfg.SecretKey, APIURL: cfg.APIURL, HTTPClient: hc, Logger: log})
+}
+
+// pollingClient has no overall timeout: long polls last PollTimeout, and
+// each call is bounded by the adapter's own per-call context.
+func pollingClient(hc *http.Client) *http.Client {
+	if hc != nil {
+		return hc
+	}
+	return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+}
+
+// telegramOptions is the adapter's configuration, shared by run, check and
+// setup.
+func telegramOptions(cfg config.Config, cmds *commands.Handler, h hooks, log *slog.Logger) telegram.Options {
+	return telegram.Options{
+		Token:         cfg.Telegram.Token,
+		APIURL:        cfg.Telegram.APIURL,
+		Mode:          cfg.Telegram.Mode,
+		WebhookSecret: cfg.Telegram.WebhookSecret,
+		PublicURL:     cfg.Server.PublicURL,
+		Admins:        cfg.Telegram.Admins,
+		Commands:      cmds,
+		Products:      cfg.Products,
+		HTTPClient:    pollingClient(h.httpClient),
+		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
+		Logger:        log,
+		Sleep:         h.chatSleep,
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
+	"github.com/shopbot/shopbot/checkout/stripetest"
+)
+
+// TestTelegramEndToEnd drives the whole one-time purchase through the real
+// wiring: /buy → signed webhook delivered twice → key sent once → /activate
+// → gated command answered → admin /revoke → gated command refused.
+func TestTelegramEndToEnd(t *testing.T) {
+	w := newWorld(t)
+	w.start()
+	buyer, admin := w.buyer, w.admin
+
+	// /buy pro answers with a Stripe Checkout link.
+	m := w.say(buyer, "/buy pro")
+	if !slices.ContainsFunc(m.Buttons(), func(b telegramtest.Button) bool { return strings.HasPrefix(b.URL, "https://") }) {
+		t.Fatalf("/buy reply has no checkout link button: %q %+v", m.Text, m.Buttons())
+	}
+	created := w.stripe.Requests("/v1/checkout/sessions")
+	if len(created) == 0 {
+		t.Fatal("no Checkout session was created at Stripe")
+	}
+	form := created[len(created)-1].Form
+	if got := form.Get("metadata[shopbot_identity]"); got != "tg:5001" {
+		t.Errorf("session metadata identity = %q", got)
+	}
+	if got := form.Get("client_reference_id"); got != "tg:5001" {
+		t.Errorf("client_reference_id = %q", got)
+	}
+
+	// Stripe delivers the paid session twice (a retry after a lost 200).
+	event := stripetest.CheckoutCompleted(stripetest.EventParams{
+		ID: "evt_e2e_paid", SessionID: "cs_test_e2e", Product: "pro", Identity: "tg:5001",
+	})
+	for i := range 2 {
+		if code := w.postEvent(event); code != http.StatusOK {
+			t.Fatalf("delivery %d: status %d", i+1, code)
+		}
+	}
+	delivery := w.wait(buyer.ID, m.MessageID, func(m telegramtest.SentMessage) bool { return len(m.Code()) > 0 }, "key delivery")
+	key := delivery.Code()[0]
+	if !slices.ContainsFunc(delivery.Buttons(), func(b telegramtest.Button) bool { return b.Text == "Activate" }) {
+		t.Errorf("delivery has no Activate button: %+v", delivery.Buttons())
+	}
+	w.waitIdle()
+	if n := len(w.af.Licenses()); n != 1 {
+		t.Fatalf("AuthForge has %d licenses, want exactly 1", n)
+	}
+	if n := len(w.keyMessages(buyer.ID)); n != 1 {
+		t.Fatalf("key sent %d times, want once", n)
+	}
+
+	// Before activation the gated command is refused with a buy button.
+	if r := w.say(buyer, "/premium"); strings.Contains(r.Text, testGatedReply) {
+		t.Fatalf("gated command answered before activation: %q", r.Text)
+	}
+
+	r := w.say(buyer, "/activate "+strings.ToLower(key))
+	if !strings.Contains(r.Text, "Pro") || !strings.Contains(r.Text, "1") {
+		t.Fatalf("/activate reply = %q", r.Text)
+	}
+	lic, _ := w.af.License(key)
+	if !slices.Contains(lic.HWIDList, "tg:5001") {
+		t.Fatalf("AuthForge slots = %v, want tg:5001 bound", lic.HWIDList)
+	}
+
+	creditsBefore := w.af.CreditsUsed()
+	for range 3 {
+		if r := w.say(buyer, "/premium"); !strings.Contains(r.Text, testGatedReply) {
+			t.Fatalf("gated command after activation = %q", r.Text)
+		}
+	}
+	if used := w.af.CreditsUsed() - creditsBefore; used != 0 {
+		t.Errorf("gated commands with a fresh session cost %d credits, want 0", used)
+	}
+
+	// The admin revokes; the holder is told and loses access at once.
+	r = w.say(admin, "/revoke "+key)
+	if !strings.Contains(strings.ToLower(r.Text), "revoked") {
+		t.Fatalf("/revoke reply = %q", r.Text)
+	}
+	if lic, _ := w.af.License(key); lic.Status != "revoked" {
+		t.Errorf("AuthForge status after /revoke = %q", lic.Status)
+	}
+	if r := w.say(buyer, "/premium"); strings.Contains(r.Text, testGatedReply) {
+		t.Fatalf("gated command answered after revoke: %q", r.Text)
+	}
+	if r := w.say(buyer, "/license"); !strings.Contains(strings.ToLower(r.Text), "revoked") {
+		t.Errorf("/license after revoke = %q", r.Text)
+	}
+}
+
+// waitIdle waits until the fulfillment worker has no pending event.
+func (w *world) waitIdle() {
+	w.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if w.health().Pending == 0 {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	w.t.Fatalf("events still pending:\n%s", w.logs)
+}
+
+// TestNonAdminRevokeRefused: a buyer cannot revoke, even their own key.
+func TestNonAdminRevokeRefused(t *testing.T) {
+	w := newWorld(t)
+	w.start()
+	key := w.buyAndDeliver("evt_na_1", "cs_test_na")
+	r := w.say(w.buyer, "/revoke "+key)
+	if strings.Contains(strings.ToLower(r.Text), "revoked") && !strings.Contains(strings.ToLower(r.Text), "admin") {
+		t.Fatalf("non-admin /revoke reply = %q", r.Text)
+	}
+	if lic, _ := w.af.License(key); lic.Status != "active" {
+		t.Fatalf("license status after non-admin /revoke = %q", lic.Status)
+	}
+}
+
+// buyAndDeliver posts a paid session for the buyer and returns the key the
+// bot delivered.
+func (w *world) buyAndDeliver(eventID, sessionID string) string {
+	w.t.Helper()
+	// A Telegram bot can only message users who opened its chat.
+	after := w.say(w.buyer, "/start").MessageID
+	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: eventID, SessionID: sessionID, Product: "pro", Identity: "tg:5001"})
+	if code := w.postEvent(event); code != http.StatusOK {
+		w.t.Fatalf("webhook status %d", code)
+	}
+	m := w.wait(w.buyer.ID, after, func(m telegramtest.SentMessage) bool { return len(m.Code()) > 0 }, "key delivery")
+	return m.Code()[0]
+}
+
+// ctxTimeout is a test context that ends with the test.
+func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}

@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
+	"github.com/shopbot/shopbot/checkout/stripetest"
+	"github.com/shopbot/shopbot/licensing/authforgetest"
+)
+
+const (
+	testWebhookSecret = "whsec_e2e_test_secret"
+	testAdminID       = 9001
+	testGatedReply    = "Premium content: https://example.com/secret"
+)
+
+// shared fakes are expensive to start (stripe-mock parses Stripe's whole
+// OpenAPI spec), so each test gets its own AuthForge and Telegram fake but
+// one stripe-mock per package run.
+var stripeMock = sync.OnceValue(stripetest.NewMock)
+
+// world is one shop under test: the real run wiring against fakes of every
+// outside service, with its store in a temp dir that survives restarts.
+type world struct {
+	t       *testing.T
+	dir     string
+	af      *authforgetest.Server
+	tg      *telegramtest.Server
+	stripe  *stripetest.Mock
+	env     map[string]string
+	extra   string // appended to the config
+	addr    string
+	stop    context.CancelFunc
+	done    chan int
+	logs    *syncBuffer
+	buyer   telegramtest.User
+	admin   telegramtest.User
+	lastMsg map[int64]int
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{
+		t:       t,
+		dir:     t.TempDir(),
+		af:      authforgetest.New(authforgetest.Options{}),
+		tg:      telegramtest.New(telegramtest.Options{}),
+		stripe:  stripeMock(),
+		buyer:   telegramtest.User{ID: 5001, FirstName: "Bea"},
+		admin:   telegramtest.User{ID: testAdminID, FirstName: "Ada"},
+		lastMsg: map[int64]int{},
+	}
+	t.Cleanup(w.af.Close)
+	t.Cleanup(w.tg.Close)
+	w.env = map[string]string{
+		"STRIPE_SECRET_KEY":     "sk_test_e2e",
+		"STRIPE_WEBHOOK_SECRET": testWebhookSecret,
+		"AUTHFORGE_APP_SECRET":  authforgetest.DefaultAppSecret,
+		"AUTHFORGE_API_KEY":     authforgetest.DefaultAPIKey,
+		"TELEGRAM_TOKEN":        w.tg.Token(),
+	}
+	return w
+}
+
+// config is the seller's config.toml pointing every service at its fake.
+func (w *world) config() string {
+	return fmt.Sprintf(`
+[server]
+listen = "127.0.0.1:0"
+public_url = "https://shop.example.com"
+api_token = "e2e-entitlements-token-0123456789"
+
+[store]
+path = %q
+
+[stripe]
+secret_key = "${STRIPE_SECRET_KEY}"
+webhook_secret = "${STRIPE_WEBHOOK_SECRET}"
+api_url = %q
+
+[authforge]
+app_id = %q
+app_secret = "${AUTHFORGE_APP_SECRET}"
+api_key = "${AUTHFORGE_API_KEY}"
+public_keys = [%q]
+auth_url = %q
+api_url = %q
+
+[telegram]
+token = "${TELEGRAM_TOKEN}"
+api_url = %q
+admins = [%d]
+
+[[products]]
+id = "pro"
+name = "Pro"
+price_id = "price_pro"
+mode = "payment"
+duration = "720h"
+max_hwid_slots = 2
+
+[[gated_commands]]
+command = "premium"
+products = ["pro"]
+reply = %q
+%s`, filepath.Join(w.dir, "shop.db"), w.stripe.URL, authforgetest.DefaultAppID,
+		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, testGatedReply, w.extra)
+}
+
+// start runs `shopbot run` through runWith, as main does, and waits until
+// it listens.
+func (w *world) start() {
+	w.t.Helper()
+	path := filepath.Join(w.dir, "config.toml")
+	if err := os.WriteFile(path, []byte(w.config()), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	listening := make(chan string, 1)
+	w.stop, w.done, w.logs = cancel, make(chan int, 1), &syncBuffer{}
+	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
+	h := hooks{
+		listening: func(addr string) { listening <- addr },
+		chatSleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+	}
+	go func() {
+		w.done <- runWith(ctx, []string{"run", "-config", path}, env, w.logs, w.logs, h)
+	}()
+	select {
+	case w.addr = <-listening:
+	case code := <-w.done:
+		w.t.Fatalf("shopbot exited with %d before listening:\n%s", code, w.logs)
+	case <-time.After(20 * time.Second):
+		w.t.Fatalf("shopbot did not start:\n%s", w.logs)
+	}
+	w.t.Cleanup(func() { w.shutdown() })
+}
+
+// shutdown stops the shop as SIGINT would and checks it exits cleanly.
+func (w *world) shutdown() {
+	if w.stop == nil {
+		return
+	}
+	w.stop()
+	w.stop = nil
+	select {
+	case code := <-w.done:
+		if testing.Verbose() {
+			w.t.Logf("shop logs:\n%s", w.logs)
+		}
+		if code != 0 {
+			w.t.Errorf("shopbot exited with %d:\n%s", code, w.logs)
+		}
+	case <-time.After(30 * time.Second):
+		w.t.Fatalf("shopbot did not stop:\n%s", w.logs)
+	}
+}
+
+// say sends text as from in their private chat and returns the bot's
+// first reply.
+func (w *world) say(from telegramtest.User, text string) telegramtest.SentMessage {
+	w.t.Helper()
+	after := w.tg.SendText(from, from.ID, text)
+	return w.wait(from.ID, after, nil, "reply to "+text)
+}
+
+// wait returns the first bot message in chat after message id after that
+// matches.
+func (w *world) wait(chat int64, after int, match func(telegramtest.SentMessage) bool, what string) telegramtest.SentMessage {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	m, err := w.tg.WaitMessage(ctx, chat, after, match)
+	if err != nil {
+		w.t.Fatalf("waiting for %s: %v\nlogs:\n%s", what, err, w.logs)
+	}
+	return m
+}
+
+// postEvent delivers a signed Stripe event to the shop's webhook.
+func (w *world) postEvent(payload []byte) int {
+	w.t.Helper()
+	return w.post(payload, stripetest.SignEvent(testWebhookSecret, payload, time.Now()))
+}
+
+func (w *world) post(payload []byte, signature string) int {
+	w.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks/stripe", bytes.NewReader(payload))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if signature != "" {
+		req.Header.Set("Stripe-Signature", signature)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatalf("POST /webhooks/stripe: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// keyMessages are the bot's messages to chat that carry a license key.
+func (w *world) keyMessages(chat int64) []telegramtest.SentMessage {
+	var out []telegramtest.SentMessage
+	for _, m := range w.tg.BotMessages(chat) {
+		if len(m.Code()) > 0 && strings.Contains(m.Text, "key") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// syncBuffer collects the shop's logs from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type healthz struct {
+	Status  string `json:"status"`
+	Pending int    `json:"pending_events"`
+	Failed  int    `json:"failed_events"`
+}
+
+// health reads GET /healthz.
+func (w *world) health() healthz {
+	w.t.Helper()
+	resp, err := http.Get("http://" + w.addr + "/healthz")
+	if err != nil {
+		w.t.Fatalf("GET /healthz: %v", err)
+	}
+	defer resp.Body.Close()
+	var h healthz
+	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+		w.t.Fatalf("GET /healthz: %v", err)
+	}
+	if resp.StatusCode != http.StatusOK || h.Status != "ok" {
+		w.t.Fatalf("GET /healthz: %d %+v", resp.StatusCode, h)
+	}
+	return h
+}

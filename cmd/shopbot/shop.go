@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/checkout"
+	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/licensing"
+	"github.com/shopbot/shopbot/store"
+)
+
+// shop adapts the core (checkout sessions and the licensing service) to
+// what the chat commands need. It is the only place that knows both sides'
+// types, so neither the core nor the bots import each other.
+type shop struct {
+	sessions *checkout.Sessions
+	lic      *licensing.Service
+	now      func() time.Time
+}
+
+var _ commands.Shop = (*shop)(nil)
+
+func (s *shop) CheckoutLink(ctx context.Context, who identity.Identity, productID string) (string, error) {
+	return s.sessions.Link(ctx, who, productID)
+}
+
+func (s *shop) Activate(ctx context.Context, who identity.Identity, key string) (commands.Activation, error) {
+	a, err := s.lic.Activate(ctx, who, key)
+	if err != nil {
+		return commands.Activation{}, err
+	}
+	return commands.Activation{
+		ProductID:   a.License.ProductID,
+		ProductName: a.Product.Name,
+		ExpiresAt:   a.License.ExpiresAt,
+		SlotsUsed:   a.SlotsUsed,
+		MaxSlots:    a.MaxSlots,
+		Renewed:     a.Renewed,
+	}, nil
+}
+
+func (s *shop) Licenses(ctx context.Context, who identity.Identity) ([]commands.License, error) {
+	infos, err := s.lic.Licenses(ctx, who)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]commands.License, 0, len(infos))
+	for _, in := range infos {
+		out = append(out, s.license(in, who))
+	}
+	return out, nil
+}
+
+func (s *shop) Check(ctx context.Context, who identity.Identity, productIDs ...string) error {
+	_, err := s.lic.Check(ctx, who, productIDs...)
+	return err
+}
+
+func (s *shop) Revoke(ctx context.Context, actor identity.Identity, t commands.Target) ([]commands.License, error) {
+	var (
+		revoked []store.License
+		err     error
+	)
+	if t.Key != "" {
+		var l store.License
+		l, err = s.lic.Revoke(ctx, actor.String(), t.Key)
+		if l.Key != "" {
+			revoked = append(revoked, l)
+		}
+	} else {
+		revoked, err = s.lic.RevokeIdentity(ctx, actor.String(), t.Who)
+	}
+	out := make([]commands.License, 0, len(revoked))
+	for _, l := range revoked {
+		out = append(out, s.license(licensing.Info{License: l}, identity.Identity{}))
+	}
+	// With ErrNotConfirmed the shop already refuses the key and out is
+	// what it revoked; the message table tells the admin AuthForge lags.
+	return out, err
+}
+
+func (s *shop) Lookup(ctx context.Context, t commands.Target) ([]commands.LicenseDetails, error) {
+	var infos []licensing.Info
+	if t.Key != "" {
+		in, err := s.lic.Lookup(ctx, t.Key)
+		if err != nil {
+			return nil, err
+		}
+		infos = []licensing.Info{in}
+	} else {
+		var err error
+		infos, err = s.lic.LookupIdentity(ctx, t.Who)
+		if err != nil {
+			return nil, err
+		}
+	}
+	out := make([]commands.LicenseDetails, 0, len(infos))
+	for _, in := range infos {
+		d := commands.LicenseDetails{
+			License:   s.license(in, identity.Identity{}),
+			Owner:     in.License.Owner,
+			CreatedAt: in.License.CreatedAt,
+		}
+		for _, h := range in.Holders {
+			d.Holders = append(d.Holders, h.Identity)
+		}
+		if in.Order != nil {
+			d.OrderID = in.Order.ID
+			d.OrderStatus = string(in.Order.Status)
+		}
+		switch {
+		case in.Remote != nil:
+			d.RemoteStatus = in.Remote.Status
+		case in.RemoteError != "":
+			d.RemoteUnavailable = true
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// license is the buyer-facing view of one license; viewer, when set, marks
+// whether they hold a slot of it.
+func (s *shop) license(in licensing.Info, viewer identity.Identity) commands.License {
+	l := in.License
+	c := commands.License{
+		Key:         l.Key,
+		ProductID:   l.ProductID,
+		ProductName: in.Product.Name,
+		Status:      commands.StatusActive,
+		ExpiresAt:   l.ExpiresAt,
+		SlotsUsed:   len(in.Holders),
+		MaxSlots:    l.MaxSlots,
+	}
+	switch {
+	case l.Status == store.LicenseRevoked:
+		c.Status = commands.StatusRevoked
+	case !l.ExpiresAt.IsZero() && !l.ExpiresAt.After(s.now()):
+		c.Status = commands.StatusExpired
+	}
+	if in.Remote != nil && len(in.Remote.HWIDList) > c.SlotsUsed {
+		c.SlotsUsed = len(in.Remote.HWIDList)
+	}
+	if viewer.Platform != "" {
+		c.Activated = slices.ContainsFunc(in.Holders, func(a store.Activation) bool { return a.Identity == viewer })
+	}
+	return c
+}
+
+// classify turns the core's errors into the chat's message kinds. Errors it
+// does not know become the generic apology, and the chat layer logs them.
+func classify(err error) commands.Problem {
+	var (
+		rl    *licensing.RateLimitError
+		full  *licensing.SlotsFullError
+		moved *licensing.TransferLimitError
+	)
+	switch {
+	case errors.As(err, &rl):
+		return commands.Problem{Kind: commands.KindTooManyAttempts, RetryAfter: rl.RetryAfter}
+	case errors.As(err, &full):
+		return commands.Problem{Kind: commands.KindSlotsFull, Slots: full.Max}
+	case errors.As(err, &moved):
+		return commands.Problem{Kind: commands.KindTransferLimit, Limit: moved.Limit, RetryAfter: moved.RetryAfter}
+	}
+	table := []struct {
+		err  error
+		kind commands.Kind
+	}{
+		{licensing.ErrMalformedKey, commands.KindMalformedKey},
+		{licensing.ErrUnknownKey, commands.KindUnknownKey},
+		{licensing.ErrInvalidKey, commands.KindInvalidKey},
+		{licensing.ErrExpired, commands.KindExpired},
+		{licensing.ErrRevoked, commands.KindRevoked},
+		{licensing.ErrSlotsFull, commands.KindSlotsFull},
+		{licensing.ErrBlocked, commands.KindBlocked},
+		{licensing.ErrNoCredits, commands.KindNoCredits},
+		{licensing.ErrTooManyAttempts, commands.KindTooManyAttempts},
+		{licensing.ErrRateLimited, commands.KindRateLimited},
+		{licensing.ErrNotEntitled, commands.KindNotEntitled},
+		{licensing.ErrUnknownProduct, commands.KindUnknownProduct},
+		{licensing.ErrLifetime, commands.KindLifetime},
+		{licensing.ErrInvalidArgument, commands.KindInvalidArgument},
+		{licensing.ErrNotHolder, commands.KindNotHolder},
+		{licensing.ErrTransferLimit, commands.KindTransferLimit},
+		{licensing.ErrNotConfirmed, commands.KindNotConfirmed},
+		// Unavailable comes after the specific kinds: a failed check can
+		// wrap both "not entitled" and "could not ask".
+		{licensing.ErrUnavailable, commands.KindUnavailable},
+		{store.ErrNotFound, commands.KindNotFound},
+		{checkout.ErrUnknownProduct, commands.KindUnknownProduct},
+		{checkout.ErrRateLimited, commands.KindRateLimited},
+		{checkout.ErrStripe, commands.KindPaymentUnavailable},
+	}
+	for _, e := range table {
+		if errors.Is(err, e.err) {
+			return commands.Problem{Kind: e.kind}
+		}
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return commands.Problem{Kind: commands.KindUnavailable}
+	}
+	return commands.Problem{Kind: commands.KindUnknown}
+}
