@@ -99,6 +99,17 @@ const (
 	TextInternalError = "Something went wrong on our side. Please try again in a minute."
 	// TextAdminAlertPrefix starts every admin alert.
 	TextAdminAlertPrefix = "Admin alert: "
+	// TextActivateInServer follows a key delivered by Discord direct
+	// message, where there is no one-tap Activate button.
+	TextActivateInServer = "To use it, run /activate in the server and paste this key."
+	// TextRolePermission is the admin alert when Discord refused a role
+	// change (error 50013); both %s are the role id.
+	TextRolePermission = "I could not give or remove the Discord role %s: missing Manage Roles permission, or the bot's role is below the product role %s in Server Settings → Roles. Give the bot's role Manage Roles and drag it above every product role."
+	// Discord slash-command option descriptions.
+	OptionProduct    = "The product to buy"
+	OptionKey        = "Your license key"
+	OptionTargetKey  = "License key, or a user written tg:123 or discord:456"
+	OptionTargetUser = "The Discord user"
 )
 
 const (

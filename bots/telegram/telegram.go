@@ -275,16 +275,13 @@ func (b *Bot) Run(ctx context.Context) error {
 		return errors.New("telegram: Run called twice")
 	}
 	defer b.inflight.close()
-	b.setCommands(ctx)
+	if err := b.setCommands(ctx); err != nil {
+		b.log.Warn("telegram: could not set the command menu", "err", err)
+	}
 	if b.mode == ModeWebhook {
-		err := b.do(ctx, 0, false, func(ctx context.Context) error {
-			_, err := b.api.SetWebhook(ctx, &bot.SetWebhookParams{URL: b.hookURL, SecretToken: b.secret, AllowedUpdates: allowedUpdates()})
+		if err := b.setWebhook(ctx); err != nil {
 			return err
-		})
-		if err != nil {
-			return fmt.Errorf("telegram: setWebhook %s: %s", b.hookURL, b.redact(err))
 		}
-		b.log.Info("telegram webhook registered", "url", b.hookURL)
 		<-ctx.Done()
 		return nil
 	}
@@ -303,10 +300,35 @@ func (b *Bot) Run(ctx context.Context) error {
 	return nil
 }
 
+// Setup does the one-time platform set-up of `shopbot setup telegram`: the
+// command menus, and the webhook in webhook mode (Run does both again at
+// every start, so a changed config takes effect without it).
+func (b *Bot) Setup(ctx context.Context) error {
+	if err := b.setCommands(ctx); err != nil {
+		return err
+	}
+	if b.mode == ModeWebhook {
+		return b.setWebhook(ctx)
+	}
+	return nil
+}
+
+func (b *Bot) setWebhook(ctx context.Context) error {
+	err := b.do(ctx, 0, false, func(ctx context.Context) error {
+		_, err := b.api.SetWebhook(ctx, &bot.SetWebhookParams{URL: b.hookURL, SecretToken: b.secret, AllowedUpdates: allowedUpdates()})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("telegram: setWebhook %s: %s", b.hookURL, b.redact(err))
+	}
+	b.log.Info("telegram webhook registered", "url", b.hookURL)
+	return nil
+}
+
 // setCommands publishes the command menu: the user list for everyone and
-// the longer list in each admin's private chat. A failure only costs the
-// menu, so it is logged, not fatal.
-func (b *Bot) setCommands(ctx context.Context) {
+// the longer list in each admin's private chat. Only the first can fail the
+// call: an admin who never opened the bot has no chat to scope a menu to.
+func (b *Bot) setCommands(ctx context.Context) error {
 	set := func(admin bool, scope int64) error {
 		params := &bot.SetMyCommandsParams{Commands: menu(b.cmds.Menu(admin))}
 		if scope != 0 {
@@ -318,7 +340,7 @@ func (b *Bot) setCommands(ctx context.Context) {
 		})
 	}
 	if err := set(false, 0); err != nil {
-		b.log.Warn("telegram: could not set the command menu", "err", b.redact(err))
+		return fmt.Errorf("telegram: setMyCommands: %s", b.redact(err))
 	}
 	for _, id := range b.adminIDs {
 		if err := set(true, id); err != nil {
@@ -326,6 +348,7 @@ func (b *Bot) setCommands(ctx context.Context) {
 			b.log.Info("telegram: could not set the admin command menu", "admin", id, "err", b.redact(err))
 		}
 	}
+	return nil
 }
 
 // confirmProcessed tells Telegram, after polling stopped, that every
