@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/bots/discord"
 	"github.com/shopbot/shopbot/bots/telegram"
 	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/config"
@@ -38,6 +40,8 @@ type hooks struct {
 	// chatSleep replaces the waits of the chat adapters' rate pacing
 	// (Telegram: 1 message/s per chat), so tests run at full speed.
 	chatSleep func(ctx context.Context, d time.Duration) error
+	// retryBase replaces the fulfillment worker's first backoff (2s).
+	retryBase time.Duration
 }
 
 // Intervals of the background loops.
@@ -58,6 +62,7 @@ type app struct {
 	stripe *client.API
 	worker *checkout.Worker
 	tg     *telegram.Bot
+	dc     *discord.Bot
 	mux    *http.ServeMux
 	hooks  hooks
 }
@@ -116,6 +121,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		Products:  cfg.Products,
 		Clock:     a.hooks.now,
 		Logger:    log.With("part", "fulfillment"),
+
+		BackoffBase:       h.retryBase,
+		SubscriptionGrace: cfg.Stripe.SubscriptionGrace.Duration,
+		RevokeOnRefund:    cfg.Stripe.RevokeOnRefund,
+		RevokeOnDispute:   cfg.Stripe.RevokeOnDispute,
 	})
 	if err != nil {
 		return nil, err
@@ -138,6 +148,17 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			return nil, err
 		}
 		a.router.Register(identity.Telegram, a.tg)
+	}
+	if cfg.DiscordEnabled() {
+		opts, err := discordOptions(cfg, cmds, h, log.With("part", "discord"))
+		if err != nil {
+			return nil, err
+		}
+		opts.Entitled = a.lic.Entitled
+		if a.dc, err = discord.New(ctx, opts); err != nil {
+			return nil, err
+		}
+		a.router.Register(identity.Discord, a.dc)
 	}
 
 	sessions, err := checkout.NewSessions(checkout.SessionsOptions{
@@ -195,6 +216,9 @@ func (a *app) routes() error {
 	a.mux.Handle("POST /webhooks/stripe", hook)
 	if a.tg != nil && a.cfg.Telegram.Mode == telegram.ModeWebhook {
 		a.mux.Handle("POST "+telegram.WebhookPath, a.tg.WebhookHandler())
+	}
+	if a.dc != nil && a.cfg.Discord.Interactions == discord.ModeHTTP {
+		a.mux.Handle("POST "+discord.InteractionsPath, a.dc.InteractionsHandler())
 	}
 	if a.cfg.Server.APIToken != "" {
 		a.mux.Handle(licensing.EntitlementsPath, a.lic.HTTPHandler(a.cfg.Server.APIToken))
@@ -257,6 +281,9 @@ func (a *app) run(ctx context.Context) error {
 	input.Go(func() { fail("http", a.serve(srv, ln)) })
 	if a.tg != nil {
 		input.Go(func() { fail("telegram", a.tg.Run(inputCtx)) })
+	}
+	if a.dc != nil {
+		input.Go(func() { fail("discord", a.dc.Run(inputCtx)) })
 	}
 	work.Go(func() { fail("fulfillment", a.worker.Run(workCtx)) })
 	work.Go(func() { fail("sweeper", a.lic.RunSweeper(workCtx, sweepInterval)) })
@@ -364,4 +391,33 @@ func telegramOptions(cfg config.Config, cmds *commands.Handler, h hooks, log *sl
 		Logger:        log,
 		Sleep:         h.chatSleep,
 	}
+}
+
+// discordOptions is the Discord adapter's configuration, shared by run,
+// check and setup.
+func discordOptions(cfg config.Config, cmds *commands.Handler, h hooks, log *slog.Logger) (discord.Options, error) {
+	var pub ed25519.PublicKey
+	if cfg.Discord.PublicKey != "" {
+		var err error
+		if pub, err = discord.ParsePublicKey(cfg.Discord.PublicKey); err != nil {
+			return discord.Options{}, fmt.Errorf("discord.public_key: %w", err)
+		}
+	}
+	return discord.Options{
+		Token:         cfg.Discord.Token,
+		ApplicationID: cfg.Discord.ApplicationID,
+		PublicKey:     pub,
+		GuildID:       cfg.Discord.GuildID,
+		APIURL:        cfg.Discord.APIURL,
+		Interactions:  cfg.Discord.Interactions,
+		AdminRoleIDs:  cfg.Discord.AdminRoleIDs,
+		AdminUserIDs:  cfg.Discord.AdminUserIDs,
+		Commands:      cmds,
+		Products:      cfg.Products,
+		Gated:         cfg.GatedCommands,
+		HTTPClient:    h.httpClient,
+		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
+		Logger:        log,
+		Sleep:         h.chatSleep,
+	}, nil
 }

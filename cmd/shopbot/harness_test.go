@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
@@ -36,6 +38,8 @@ type world struct {
 	dir     string
 	af      *authforgetest.Server
 	tg      *telegramtest.Server
+	dc      *discordtest.Server // nil: Discord not configured
+	dcMode  string
 	stripe  *stripetest.Mock
 	env     map[string]string
 	extra   string // appended to the config
@@ -101,6 +105,7 @@ token = "${TELEGRAM_TOKEN}"
 api_url = %q
 admins = [%d]
 
+%s
 [[products]]
 id = "pro"
 name = "Pro"
@@ -108,13 +113,81 @@ price_id = "price_pro"
 mode = "payment"
 duration = "720h"
 max_hwid_slots = 2
+%s
 
 [[gated_commands]]
 command = "premium"
 products = ["pro"]
 reply = %q
 %s`, filepath.Join(w.dir, "shop.db"), w.stripe.URL, authforgetest.DefaultAppID,
-		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, testGatedReply, w.extra)
+		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.discordConfig(), w.discordRoles(), testGatedReply, w.extra)
+}
+
+// Discord test fixtures: the product's role and the admin.
+const (
+	testRoleID         = "300000000000000777"
+	testDiscordAdminID = "400000000000000009"
+)
+
+var (
+	discordBuyer = discordtest.User{ID: "400000000000000042", Username: "bea"}
+	discordAdmin = discordtest.User{ID: testDiscordAdminID, Username: "ada"}
+)
+
+// withDiscord adds a Discord fake and its [discord] section in mode.
+func (w *world) withDiscord(mode string) {
+	w.dc = discordtest.New(discordtest.Options{})
+	w.dcMode = mode
+	w.t.Cleanup(w.dc.Close)
+	w.dc.SetRole(discordtest.Role{ID: testRoleID, Name: "Pro", Position: 1})
+	w.dc.AddMember(discordBuyer.ID)
+	w.dc.AddMember(discordAdmin.ID)
+	w.env["DISCORD_TOKEN"] = w.dc.BotToken()
+}
+
+func (w *world) discordConfig() string {
+	if w.dc == nil {
+		return ""
+	}
+	return fmt.Sprintf(`
+[discord]
+token = "${DISCORD_TOKEN}"
+application_id = %q
+public_key = %q
+guild_id = %q
+api_url = %q
+interactions = %q
+admin_user_ids = [%q]
+`, w.dc.ApplicationID(), hex.EncodeToString(w.dc.PublicKey()), w.dc.GuildID(), w.dc.URL(), w.dcMode, testDiscordAdminID)
+}
+
+func (w *world) discordRoles() string {
+	if w.dc == nil {
+		return ""
+	}
+	return fmt.Sprintf("discord_role_ids = [%q]\n", testRoleID)
+}
+
+// slash runs a slash command as u, through the gateway or the shop's
+// interactions endpoint, and returns the reply the user sees.
+func (w *world) slash(u discordtest.User, name string, opts ...discordtest.Option) discordtest.Reply {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	in := w.dc.SlashCommand(u, name, opts...)
+	if w.dcMode == "http" {
+		code, err := w.dc.PostInteraction(ctx, "http://"+w.addr+"/discord/interactions", in)
+		if err != nil || code != http.StatusOK {
+			w.t.Fatalf("POST interaction /%s: %d %v\n%s", name, code, err, w.logs)
+		}
+	} else if err := w.dc.DispatchInteraction(in); err != nil {
+		w.t.Fatalf("dispatch /%s: %v", name, err)
+	}
+	r, err := w.dc.WaitReply(ctx, in)
+	if err != nil {
+		w.t.Fatalf("reply to /%s: %v\n%s", name, err, w.logs)
+	}
+	return r
 }
 
 // start runs `shopbot run` through runWith, as main does, and waits until
@@ -132,6 +205,7 @@ func (w *world) start() {
 	h := hooks{
 		listening: func(addr string) { listening <- addr },
 		chatSleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		retryBase: 50 * time.Millisecond,
 	}
 	go func() {
 		w.done <- runWith(ctx, []string{"run", "-config", path}, env, w.logs, w.logs, h)
@@ -144,6 +218,14 @@ func (w *world) start() {
 		w.t.Fatalf("shopbot did not start:\n%s", w.logs)
 	}
 	w.t.Cleanup(func() { w.shutdown() })
+	if w.dc != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		ready := func() bool { return len(w.dc.Commands()) > 0 && (w.dcMode == "http" || w.dc.Connected()) }
+		if err := w.dc.WaitFor(ctx, ready); err != nil {
+			w.t.Fatalf("Discord adapter never became ready: %v\n%s", err, w.logs)
+		}
+	}
 }
 
 // shutdown stops the shop as SIGINT would and checks it exits cleanly.

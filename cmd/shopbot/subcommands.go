@@ -13,6 +13,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/bots/discord"
 	"github.com/shopbot/shopbot/bots/telegram"
 	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/config"
@@ -116,6 +117,15 @@ func onlineChecks(cfg config.Config, h hooks) []onlineCheck {
 			return err
 		}})
 	}
+	if cfg.DiscordEnabled() {
+		checks = append(checks, onlineCheck{"discord bot, guild and role permissions", func(ctx context.Context) error {
+			b, err := newDiscord(ctx, cfg, h, quiet)
+			if err != nil {
+				return err
+			}
+			return b.CheckPermissions(ctx)
+		}})
+	}
 	return checks
 }
 
@@ -182,6 +192,22 @@ func cmdSetup(ctx context.Context, args []string, env lookupEnv, stdout, stderr 
 		}
 		fmt.Fprintln(stdout)
 		return nil
+	case "discord":
+		if !cfg.DiscordEnabled() {
+			return errors.New("discord.token is not set")
+		}
+		b, err := newDiscord(ctx, cfg, h, log)
+		if err != nil {
+			return err
+		}
+		if err := b.RegisterCommands(ctx); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "discord: slash commands registered for guild %s\n", cfg.Discord.GuildID)
+		if err := b.CheckPermissions(ctx); err != nil {
+			fmt.Fprintf(stdout, "warning: %v\n", err)
+		}
+		return nil
 	default:
 		return usageError{fmt.Errorf("unknown platform %q (stripe, telegram or discord)", platform)}
 	}
@@ -190,11 +216,30 @@ func cmdSetup(ctx context.Context, args []string, env lookupEnv, stdout, stderr 
 // newTelegram builds a Telegram adapter outside the running shop (check
 // and setup): its commands answer nothing because nothing receives input.
 func newTelegram(ctx context.Context, cfg config.Config, h hooks, log *slog.Logger) (*telegram.Bot, error) {
-	cmds, err := commands.New(commands.Options{Shop: offlineShop{}, Products: cfg.Products, Gated: cfg.GatedCommands, Classify: classify, Logger: log})
+	cmds, err := offlineCommands(cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	return telegram.New(ctx, telegramOptions(cfg, cmds, h, log))
+}
+
+// newDiscord builds a Discord adapter outside the running shop.
+func newDiscord(ctx context.Context, cfg config.Config, h hooks, log *slog.Logger) (*discord.Bot, error) {
+	cmds, err := offlineCommands(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := discordOptions(cfg, cmds, h, log)
+	if err != nil {
+		return nil, err
+	}
+	return discord.New(ctx, opts)
+}
+
+// offlineCommands is the command set of set-up tools: it gives the menus
+// to publish but never runs a command.
+func offlineCommands(cfg config.Config, log *slog.Logger) (*commands.Handler, error) {
+	return commands.New(commands.Options{Shop: offlineShop{}, Products: cfg.Products, Gated: cfg.GatedCommands, Classify: classify, Logger: log})
 }
 
 // offlineShop backs the command handler of set-up tools, which publish
