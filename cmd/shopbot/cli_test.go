@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shopbot/shopbot/bots/discord/discordtest"
+)
+
+// TestRunCommandLine covers what a seller types that needs no service.
+func TestRunCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.toml")
+	if err := os.WriteFile(bad, []byte(`
+[server]
+listn = ":8080"
+
+[[products]]
+id = "Pro!"
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unset := filepath.Join(dir, "unset.toml")
+	if err := os.WriteFile(unset, []byte("[stripe]\nsecret_key = \"${NOT_SET_ANYWHERE}\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		args   []string
+		code   int
+		stdout []string
+		stderr []string
+	}{
+		{"no arguments", nil, 2, nil, []string{"Usage:"}},
+		{"version", []string{"version"}, 0, []string{"shopbot "}, nil},
+		{"help", []string{"help"}, 0, []string{"shopbot run", "shopbot check"}, nil},
+		{"unknown command", []string{"sell"}, 2, nil, []string{`unknown command "sell"`}},
+		{"missing config", []string{"check", "-config", filepath.Join(dir, "none.toml")}, 1, nil, []string{"none.toml"}},
+		{"unknown key named", []string{"check", "-config", bad}, 1, nil, []string{"server.listn: unknown key"}},
+		{"unset variable named", []string{"check", "-config", unset}, 1, nil, []string{"stripe.secret_key", "NOT_SET_ANYWHERE"}},
+		{"bad flag", []string{"run", "-bogus"}, 2, nil, []string{"-bogus"}},
+		{"setup without platform", []string{"setup"}, 2, nil, []string{"stripe|telegram|discord"}},
+		{"setup unknown platform", []string{"setup", "slack", "-config", bad}, 1, nil, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			env := func(string) (string, bool) { return "", false }
+			code := run(context.Background(), c.args, env, &out, &errOut)
+			if code != c.code {
+				t.Errorf("exit code %d, want %d\nstdout: %s\nstderr: %s", code, c.code, &out, &errOut)
+			}
+			for _, want := range c.stdout {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, &out)
+				}
+			}
+			for _, want := range c.stderr {
+				if !strings.Contains(errOut.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, &errOut)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckOnline runs `check --online` against the fakes. stripe-mock's
+// price fixture is always recurring, so the subscription product passes and
+// the one-time product is reported as the catalog mistake it would be.
+func TestCheckOnline(t *testing.T) {
+	w := newWorld(t)
+	w.withDiscord("http")
+	w.extra = "\n[[products]]\nid = \"pro-monthly\"\nname = \"Pro monthly\"\nprice_id = \"price_monthly\"\nmode = \"subscription\"\n"
+	path := filepath.Join(w.dir, "config.toml")
+	if err := os.WriteFile(path, []byte(w.config()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
+	var out, errOut bytes.Buffer
+	code := runWith(context.Background(), []string{"check", "-config", path, "--online"}, env, &out, &errOut, hooks{})
+	if code != 1 {
+		t.Fatalf("check --online exit %d, want 1\n%s\n%s", code, &out, &errOut)
+	}
+	for _, want := range []string{
+		"config " + path + ": ok",
+		"ok   stripe price price_monthly",
+		"FAIL stripe price price_pro of product pro: product mode is payment but the Stripe price is recurring",
+		"ok   authforge", "ok   telegram getMe", "ok   discord",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, &out)
+		}
+	}
+
+	// A bot role above the product role is reported before anyone buys.
+	out.Reset()
+	w.dc.SetRole(discordtest.Role{ID: testRoleID, Name: "Pro", Position: 50})
+	code = runWith(context.Background(), []string{"check", "-config", path, "--online"}, env, &out, &errOut, hooks{})
+	if !strings.Contains(out.String(), "FAIL discord") {
+		t.Fatalf("check --online with a misordered role: exit %d\n%s", code, &out)
+	}
+}
