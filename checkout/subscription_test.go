@@ -1,0 +1,250 @@
+package checkout_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopbot/shopbot/checkout"
+	"github.com/shopbot/shopbot/checkout/stripetest"
+	"github.com/shopbot/shopbot/store"
+)
+
+func subParams(id string, periodEnd time.Time) stripetest.EventParams {
+	return stripetest.EventParams{ID: id, SubscriptionID: "sub_1", SessionID: "cs_sub", Mode: "subscription",
+		Product: "sub", Identity: "tg:1001", CustomerID: "cus_1", InvoiceID: "in_" + id, PriceID: "price_sub",
+		PaymentIntentID: "pi_" + id, PeriodEnd: periodEnd}
+}
+
+func TestSubscriptionLifecycle(t *testing.T) {
+	h := newHarness(t)
+	end1 := h.clock.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
+	end2 := end1.Add(30 * 24 * time.Hour)
+	grace := 72 * time.Hour
+
+	h.deliver(stripetest.CheckoutCompleted(subParams("evt_c", end1)))
+	h.drain()
+	if h.created() != 0 {
+		t.Fatal("license before the period end is known")
+	}
+	h.deliver(stripetest.SubscriptionCreated(subParams("evt_s", end1)), stripetest.InvoicePaid(subParams("evt_i1", end1)))
+	h.drain()
+	lic := h.wantOneLicense(alice)
+	if !lic.ExpiresAt.Equal(end1.Add(grace)) || lic.Label != "shopbot:sub_1" {
+		t.Fatalf("license %+v", lic)
+	}
+	if n := len(h.rec.keyNotices()); n != 1 {
+		t.Fatalf("%d key notices", n)
+	}
+	// Renewal.
+	h.deliver(stripetest.InvoicePaid(subParams("evt_i2", end2)))
+	h.drain()
+	if lic := h.wantOneLicense(alice); !lic.ExpiresAt.Equal(end2.Add(grace)) {
+		t.Fatalf("renewed to %s, want %s", lic.ExpiresAt, end2.Add(grace))
+	}
+	if remote, _ := h.fake.License(lic.Key); remote.ExpiresAt == nil || !remote.ExpiresAt.Equal(end2.Add(grace)) {
+		t.Fatalf("AuthForge expiry %v", remote.ExpiresAt)
+	}
+	// Payment trouble warns the buyer.
+	h.deliver(stripetest.InvoicePaymentFailed(subParams("evt_f", end2)))
+	h.drain()
+	warned := false
+	for _, n := range h.rec.allNotices() {
+		if strings.Contains(n.N.Text, "payment for your Pro monthly subscription failed") && len(n.N.Links) == 1 {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Fatalf("no payment warning in %+v", h.rec.allNotices())
+	}
+	// End: revoked, and nothing later re-opens it.
+	h.deliver(stripetest.SubscriptionDeleted(subParams("evt_d", end2)))
+	h.deliver(stripetest.InvoicePaid(subParams("evt_i3", end2.Add(30*24*time.Hour))))
+	h.drain()
+	lic = h.wantOneLicense(alice)
+	if lic.Status != store.LicenseRevoked {
+		t.Fatalf("license %+v", lic)
+	}
+	if o := h.order("sub_1"); !o.Ended || o.Status != store.OrderEnded {
+		t.Fatalf("order %+v", o)
+	}
+}
+
+// TestSubscriptionOrderIndependence applies every ordering of a
+// subscription's events, each delivered twice, and checks the outcome.
+func TestSubscriptionOrderIndependence(t *testing.T) {
+	base := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	end1, end2 := base.Add(30*24*time.Hour), base.Add(60*24*time.Hour)
+	type ev struct {
+		name string
+		body []byte
+	}
+	live := []ev{
+		{"checkout", stripetest.CheckoutCompleted(subParams("evt_c", end1))},
+		{"created", stripetest.SubscriptionCreated(subParams("evt_s", end1))},
+		{"updated", stripetest.SubscriptionUpdated(subParams("evt_u", end2))},
+		{"paid", stripetest.InvoicePaid(subParams("evt_i", end2))},
+	}
+	deleted := ev{"deleted", stripetest.SubscriptionDeleted(subParams("evt_d", end2))}
+	for _, withDelete := range []bool{false, true} {
+		set := live
+		if withDelete {
+			set = append(append([]ev(nil), live...), deleted)
+		}
+		for _, perm := range permutations(len(set)) {
+			var names []string
+			for _, i := range perm {
+				names = append(names, set[i].name)
+			}
+			t.Run(strings.Join(names, ","), func(t *testing.T) {
+				h := newHarness(t)
+				for _, i := range perm {
+					h.deliver(set[i].body)
+					h.drain()
+					h.deliver(set[i].body) // duplicate
+				}
+				h.drain()
+				ls := h.licenses(alice)
+				if len(ls) > 1 || h.created() > 1 {
+					t.Fatalf("%d licenses, %d created", len(ls), h.created())
+				}
+				o := h.order("sub_1")
+				if withDelete {
+					if !o.Ended || (len(ls) == 1 && ls[0].Status != store.LicenseRevoked) {
+						t.Fatalf("after delete: order %+v, licenses %+v", o, ls)
+					}
+					return
+				}
+				if len(ls) != 1 || ls[0].Status != store.LicenseActive || !ls[0].ExpiresAt.Equal(end2.Add(72*time.Hour)) {
+					t.Fatalf("licenses %+v", ls)
+				}
+				if n := len(h.rec.keyNotices()); n != 1 {
+					t.Fatalf("%d key notices", n)
+				}
+			})
+		}
+	}
+}
+
+func permutations(n int) [][]int {
+	if n == 0 {
+		return [][]int{{}}
+	}
+	var out [][]int
+	for _, p := range permutations(n - 1) {
+		for i := 0; i <= len(p); i++ {
+			q := append(append(append([]int(nil), p[:i]...), n-1), p[i:]...)
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func TestRefundsAndDisputes(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		on     bool
+		event  func(stripetest.EventParams) []byte
+		amount int64
+		revoke bool
+	}{
+		{"refund on", true, stripetest.ChargeRefunded, 0, true},
+		{"refund off", false, stripetest.ChargeRefunded, 0, false},
+		{"partial refund", true, stripetest.ChargeRefunded, 500, false},
+		{"dispute on", true, stripetest.DisputeCreated, 0, true},
+		{"dispute off", false, stripetest.DisputeCreated, 0, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, func(o *checkout.WorkerOptions) { o.RevokeOnRefund, o.RevokeOnDispute = c.on, c.on })
+			h.deliver(paid("evt_1", "cs_1"))
+			h.drain()
+			h.deliver(c.event(stripetest.EventParams{ID: "evt_r", PaymentIntentID: "pi_cs_1", AmountRefunded: c.amount}))
+			h.drain()
+			lic := h.wantOneLicense(alice)
+			if got := lic.Status == store.LicenseRevoked; got != c.revoke {
+				t.Fatalf("revoked=%v, want %v", got, c.revoke)
+			}
+			if got := h.order("cs_1").Status == store.OrderRevoked; got != c.revoke {
+				t.Fatalf("order %+v", h.order("cs_1"))
+			}
+			if len(h.rec.alertList()) != 1 {
+				t.Fatalf("alerts %q", h.rec.alertList())
+			}
+			if ev := h.event("evt_r"); ev.State != store.EventDone {
+				t.Fatalf("event %+v", ev)
+			}
+		})
+	}
+}
+
+func TestRefundBeforeFulfillmentIssuesNothing(t *testing.T) {
+	h := newHarness(t)
+	h.deliver(paid("evt_1", "cs_1"))
+	if _, err := h.db.UpsertOrder(h.ctx, "cs_1", func(o *store.Order, _ bool) error {
+		o.PaymentIntentID, o.Identity, o.ProductID = "pi_cs_1", alice, "pro"
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	h.deliver(stripetest.ChargeRefunded(stripetest.EventParams{ID: "evt_r", PaymentIntentID: "pi_cs_1"}))
+	// The refund is processed first (evt_1 is held back by a failure).
+	h.fake.FailNext("POST /v1/licenses", 1, 500, "")
+	h.drain()
+	if h.order("cs_1").Status != store.OrderRevoked {
+		t.Fatalf("order %+v", h.order("cs_1"))
+	}
+	for _, l := range h.licenses(alice) {
+		if l.Status != store.LicenseRevoked {
+			t.Fatalf("active license after refund: %+v", l)
+		}
+	}
+}
+
+func TestAsyncFailedAndExpired(t *testing.T) {
+	h := newHarness(t)
+	if err := h.db.PutOpenSession(h.ctx, store.OpenSession{Identity: alice, ProductID: "pro", SessionID: "cs_1", URL: "u", ExpiresAt: h.clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	h.deliver(stripetest.CheckoutExpired(stripetest.EventParams{ID: "evt_x", SessionID: "cs_1", Product: "pro", Identity: "tg:1001"}))
+	h.deliver(stripetest.AsyncPaymentFailed(stripetest.EventParams{ID: "evt_f", SessionID: "cs_2", Product: "pro", Identity: "tg:1001"}))
+	h.drain()
+	if _, err := h.db.GetOpenSession(h.ctx, alice, "pro"); err == nil {
+		t.Fatal("expired session still open")
+	}
+	notes := h.rec.allNotices()
+	if len(notes) != 1 || !strings.Contains(notes[0].N.Text, "did not go through") || h.created() != 0 {
+		t.Fatalf("notices %+v, %d licenses", notes, h.created())
+	}
+}
+
+func TestCatchUpStoresMissedEventsOnce(t *testing.T) {
+	h := newHarness(t)
+	m := sharedMock(t)
+	var evs [][]byte
+	for i := range 5 {
+		evs = append(evs, stripetest.CheckoutCompleted(stripetest.EventParams{
+			ID: fmt.Sprintf("evt_m%d", i), SessionID: fmt.Sprintf("cs_m%d", i), Product: "pro", Identity: "tg:1001",
+			Created: time.Now().Add(time.Duration(i-10) * time.Minute),
+		}))
+	}
+	m.SetEvents(evs...)
+	h.deliver(evs[2]) // one arrived by webhook before the outage
+	n, err := h.hook.CatchUp(h.ctx, m.Client("sk_test_123"), time.Now().Add(-time.Hour))
+	if err != nil || n != 4 {
+		t.Fatalf("CatchUp = %d, %v; want 4 new", n, err)
+	}
+	if n, err := h.hook.CatchUp(h.ctx, m.Client("sk_test_123"), time.Now().Add(-time.Hour)); err != nil || n != 0 {
+		t.Fatalf("second CatchUp = %d, %v", n, err)
+	}
+	if ev := h.event("evt_m0"); ev.Source != checkout.SourceCatchUp || ev.OrderKey != "cs_m0" {
+		t.Fatalf("event %+v", ev)
+	}
+	h.drain()
+	if n := len(h.licenses(alice)); n != 5 || h.created() != 5 {
+		t.Fatalf("%d licenses, %d created; want 5", n, h.created())
+	}
+	if got := m.Requests("/v1/events"); len(got) == 0 || len(got[0].Form["types[]"]) == 0 && got[0].Form.Get("types[0]") == "" {
+		t.Errorf("events listed without a types filter: %+v", got)
+	}
+}

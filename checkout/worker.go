@@ -1,0 +1,420 @@
+package checkout
+
+// Money flows. Every way money moves through Stripe, and what shopbot does
+// about it. The webhook (webhook.go) and catch-up (catchup.go) only store
+// signed events; this worker acts on them, one at a time, in arrival order
+// per order key, retrying with persisted exponential backoff. Every action
+// is idempotent, so a duplicate or replayed event changes nothing.
+//
+//  1. One-time purchase (product mode "payment"). The buyer pays on a
+//     Checkout session opened by Sessions.Link with metadata
+//     shopbot_product / shopbot_identity.
+//     checkout.session.completed with payment_status "paid" (or
+//     "no_payment_required": a 100% coupon), or
+//     checkout.session.async_payment_succeeded (bank debits) →
+//     order <session id>: CreateAttempts is incremented and saved BEFORE
+//     AuthForge is asked, so a crash after the license was created makes
+//     the retry reconcile by the label "shopbot:<session id>" instead of
+//     creating a second license; then store.AttachLicense saves license and
+//     order together. The key is sent to the buyer's chat; a failed send is
+//     recorded on the order and never creates another license (the buyer
+//     still gets it with /license).
+//     completed with payment_status "unpaid" → nothing yet (ignored): the
+//     async event decides.
+//     checkout.session.async_payment_failed → the buyer is told the payment
+//     did not go through; no license.
+//     checkout.session.expired → the buyer's open session is forgotten so
+//     the next /buy opens a new one.
+//  2. Subscription (product mode "subscription"), order <subscription id>,
+//     label "shopbot:<subscription id>". Whichever of
+//     checkout.session.completed or customer.subscription.created /
+//     updated (status active or trialing) / invoice.paid comes first
+//     creates the single license, ending at current_period_end plus
+//     stripe.subscription_grace. A later period end (invoice.paid,
+//     customer.subscription.updated) extends it; an earlier one never
+//     shortens it. customer.subscription.deleted, or status canceled /
+//     unpaid / incomplete_expired, revokes the license and ends the order
+//     for good: nothing that arrives after it re-opens it, and a license
+//     created for an ended order is revoked at once.
+//     invoice.payment_failed → the buyer is warned in chat (Stripe retries
+//     the card; access stays until the license ends).
+//  3. Refund: charge.refunded with the whole amount refunded, for an order
+//     found by payment intent → the license is revoked when
+//     stripe.revoke_on_refund, the order marked revoked; the buyer and the
+//     admins are told. A partial refund only tells the admins.
+//  4. Dispute: charge.dispute.created → revoked the same way when
+//     stripe.revoke_on_dispute; the admins are told either way.
+//
+// An event that can never succeed (unknown product, missing or invalid
+// identity metadata, undecodable object) is failed at once and the admins
+// are alerted with its id; so is one that still fails after MaxAttempts.
+// Admins list failed events (Failed) and replay one (Replay).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/licensing"
+	"github.com/shopbot/shopbot/notify"
+	"github.com/shopbot/shopbot/store"
+)
+
+// Worker defaults.
+const (
+	DefaultBackoffBase      = 2 * time.Second
+	DefaultBackoffMax       = 10 * time.Minute
+	DefaultMaxAttempts      = 12
+	DefaultDeliveryAttempts = 4
+	DefaultEventTimeout     = 2 * time.Minute
+	// pollInterval bounds how long Run sleeps without a wake-up.
+	pollInterval = 30 * time.Second
+	// pendingBatch is how many pending events one pass reads.
+	pendingBatch = 1000
+)
+
+// Errors of Replay.
+var (
+	ErrUnknownEvent  = errors.New("checkout: no stored event with that id")
+	ErrNotReplayable = errors.New("checkout: event was processed successfully; nothing to replay")
+	ErrReplayFailed  = errors.New("checkout: replayed event did not succeed")
+)
+
+// Licenser is what the worker needs of licensing; *licensing.Service
+// satisfies it.
+type Licenser interface {
+	Issue(ctx context.Context, req licensing.IssueRequest) (store.License, error)
+	Revoke(ctx context.Context, actor, key string) (store.License, error)
+	ExtendTo(ctx context.Context, actor, key string, until time.Time) (store.License, error)
+}
+
+var _ Licenser = (*licensing.Service)(nil)
+
+// Notifier reaches buyers and admins; notify.Router satisfies it.
+type Notifier interface {
+	Notify(ctx context.Context, to identity.Identity, n notify.Notice) error
+	AlertAdmins(ctx context.Context, text string) error
+}
+
+var _ Notifier = (*notify.Router)(nil)
+
+// WorkerOptions configure NewWorker. Store, Licensing and Notifier are
+// required.
+type WorkerOptions struct {
+	Store     *store.DB
+	Licensing Licenser
+	Notifier  Notifier
+	Products  []config.Product
+	// Clock defaults to time.Now; it decides when retries are due.
+	Clock func() time.Time
+	// BackoffBase (2s) doubles per failed attempt up to BackoffMax (10m),
+	// with jitter; MaxAttempts (12) failed attempts fail the event.
+	BackoffBase time.Duration
+	BackoffMax  time.Duration
+	MaxAttempts int
+	// DeliveryAttempts (4) bounds the event attempts during which a key
+	// whose chat message failed for a transient reason is sent again.
+	DeliveryAttempts int
+	// EventTimeout (2m) bounds the handling of one event.
+	EventTimeout time.Duration
+	// SubscriptionGrace is added to current_period_end.
+	SubscriptionGrace time.Duration
+	// RevokeOnRefund and RevokeOnDispute: stripe.revoke_on_refund and
+	// stripe.revoke_on_dispute.
+	RevokeOnRefund  bool
+	RevokeOnDispute bool
+	Logger          *slog.Logger
+}
+
+// Worker turns stored Stripe events into licenses. Run it once per store.
+type Worker struct {
+	store      *store.DB
+	lic        Licenser
+	notifier   Notifier
+	products   map[string]config.Product
+	now        func() time.Time
+	base, max  time.Duration
+	maxAtt     int
+	deliverAtt int
+	timeout    time.Duration
+	grace      time.Duration
+	onRefund   bool
+	onDispute  bool
+	log        *slog.Logger
+
+	wake chan struct{}
+
+	passMu sync.Mutex // one pass (or replay) at a time
+	nextMu sync.Mutex
+	next   time.Time // earliest retry left by the last pass
+}
+
+// NewWorker checks opts and builds a Worker.
+func NewWorker(opts WorkerOptions) (*Worker, error) {
+	switch {
+	case opts.Store == nil:
+		return nil, errors.New("checkout: WorkerOptions.Store is required")
+	case opts.Licensing == nil:
+		return nil, errors.New("checkout: WorkerOptions.Licensing is required")
+	case opts.Notifier == nil:
+		return nil, errors.New("checkout: WorkerOptions.Notifier is required")
+	case opts.BackoffBase < 0 || opts.BackoffMax < 0 || opts.MaxAttempts < 0 || opts.SubscriptionGrace < 0:
+		return nil, errors.New("checkout: negative backoff, attempts or grace")
+	}
+	products, err := productMap(opts.Products)
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{
+		store: opts.Store, lic: opts.Licensing, notifier: opts.Notifier, products: products,
+		now: opts.Clock, base: opts.BackoffBase, max: opts.BackoffMax, maxAtt: opts.MaxAttempts,
+		deliverAtt: opts.DeliveryAttempts, timeout: opts.EventTimeout, grace: opts.SubscriptionGrace,
+		onRefund: opts.RevokeOnRefund, onDispute: opts.RevokeOnDispute, log: opts.Logger,
+		wake: make(chan struct{}, 1),
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	w.base = orDefault(w.base, DefaultBackoffBase)
+	w.max = orDefault(w.max, DefaultBackoffMax)
+	w.maxAtt = orDefault(w.maxAtt, DefaultMaxAttempts)
+	w.deliverAtt = orDefault(w.deliverAtt, DefaultDeliveryAttempts)
+	w.timeout = orDefault(w.timeout, DefaultEventTimeout)
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	return w, nil
+}
+
+// orDefault returns v, or def when v is the zero value.
+func orDefault[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Wake makes Run look at the store now (called by the webhook after it
+// stored an event). It never blocks.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run processes due events until ctx is cancelled; the event in hand is
+// finished first (its handling is bounded by EventTimeout, not by ctx).
+// Retries wait in the store, so a restart picks them up.
+func (w *Worker) Run(ctx context.Context) error {
+	w.log.Info("fulfillment worker started")
+	for {
+		if _, err := w.ProcessDue(ctx); err != nil && ctx.Err() == nil {
+			w.log.Error("fulfillment pass failed", "err", err)
+		}
+		if ctx.Err() != nil {
+			w.log.Info("fulfillment worker stopped")
+			return nil
+		}
+		t := time.NewTimer(w.sleepFor())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			w.log.Info("fulfillment worker stopped")
+			return nil
+		case <-w.wake:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+func (w *Worker) sleepFor() time.Duration {
+	w.nextMu.Lock()
+	next := w.next
+	w.nextMu.Unlock()
+	if next.IsZero() {
+		return pollInterval
+	}
+	return min(max(next.Sub(w.now()), 10*time.Millisecond), pollInterval)
+}
+
+// ProcessDue makes one pass over the pending events, oldest first, and
+// handles each one that is due and has no earlier pending event with the
+// same order key. It returns how many events it handled; errors are only
+// those of reading the store (a failing event is rescheduled, not
+// returned).
+func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
+	w.passMu.Lock()
+	defer w.passMu.Unlock()
+	pending, err := w.store.PendingEvents(ctx, pendingBatch)
+	if err != nil {
+		return 0, fmt.Errorf("checkout: read pending events: %w", err)
+	}
+	now := w.now()
+	var next time.Time
+	later := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	blocked := map[string]bool{}
+	n := 0
+	for _, ev := range pending {
+		if ctx.Err() != nil {
+			break
+		}
+		if ev.OrderKey != "" && blocked[ev.OrderKey] {
+			continue
+		}
+		if ev.NextAttemptAt.After(now) {
+			blocked[ev.OrderKey] = true
+			later(ev.NextAttemptAt)
+			continue
+		}
+		done := w.process(ctx, ev, false)
+		n++
+		if done.State == store.EventPending {
+			blocked[ev.OrderKey] = true
+			later(done.NextAttemptAt)
+		}
+	}
+	if len(pending) == pendingBatch {
+		later(now) // more are waiting behind this batch
+	}
+	w.nextMu.Lock()
+	w.next = next
+	w.nextMu.Unlock()
+	return n, nil
+}
+
+// Failed lists up to n failed events, newest first.
+func (w *Worker) Failed(ctx context.Context, n int) ([]store.Event, error) {
+	evs, err := w.store.ListEvents(ctx, store.EventFailed, n)
+	if err != nil {
+		return nil, fmt.Errorf("checkout: list failed events: %w", err)
+	}
+	return evs, nil
+}
+
+// Replay handles a failed or ignored event again now, with fresh attempts
+// (after the admin fixed the config, or to resend a key whose delivery
+// failed). A pending event is made due at once. It returns nil when the
+// event then succeeded; otherwise an error matching ErrReplayFailed with
+// the reason (the event is then rescheduled or failed as usual).
+func (w *Worker) Replay(ctx context.Context, eventID string) error {
+	w.passMu.Lock()
+	defer w.passMu.Unlock()
+	ev, err := w.store.GetEvent(ctx, eventID)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s", ErrUnknownEvent, eventID)
+	}
+	if err != nil {
+		return fmt.Errorf("checkout: replay %s: %w", eventID, err)
+	}
+	if ev.State == store.EventDone {
+		return fmt.Errorf("%w: %s", ErrNotReplayable, eventID)
+	}
+	ev.State, ev.Attempts, ev.NextAttemptAt, ev.LastError, ev.DoneAt = store.EventPending, 0, time.Time{}, "", time.Time{}
+	if err := w.store.UpdateEvent(ctx, ev); err != nil {
+		return fmt.Errorf("checkout: replay %s: %w", eventID, err)
+	}
+	w.log.Info("stripe event replayed", "event", ev.ID, "type", ev.Type)
+	if earlier, err := w.earlierPending(ctx, ev); err != nil || earlier {
+		w.Wake()
+		return err
+	}
+	got := w.process(ctx, ev, true)
+	switch got.State {
+	case store.EventDone, store.EventIgnored:
+		return nil
+	case store.EventPending:
+		return fmt.Errorf("%w: %s will be retried at %s: %s", ErrReplayFailed, ev.ID, got.NextAttemptAt.Format(time.RFC3339), got.LastError)
+	default:
+		return fmt.Errorf("%w: %s: %s", ErrReplayFailed, ev.ID, got.LastError)
+	}
+}
+
+// earlierPending reports whether an older pending event has ev's order key.
+func (w *Worker) earlierPending(ctx context.Context, ev store.Event) (bool, error) {
+	if ev.OrderKey == "" {
+		return false, nil
+	}
+	pending, err := w.store.PendingEvents(ctx, pendingBatch)
+	if err != nil {
+		return false, fmt.Errorf("checkout: read pending events: %w", err)
+	}
+	for _, p := range pending {
+		if p.Seq < ev.Seq && p.OrderKey == ev.OrderKey {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// process handles one event and records the outcome; it returns the event
+// as saved.
+func (w *Worker) process(ctx context.Context, ev store.Event, replay bool) store.Event {
+	attempt := ev.Attempts + 1
+	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.timeout)
+	err := w.handle(hctx, ev, attempt, replay)
+	cancel()
+
+	now := w.now()
+	ev.Attempts = attempt
+	var ign *ignoredError
+	var perm *permanentError
+	alert := ""
+	switch {
+	case err == nil:
+		ev.State, ev.DoneAt, ev.LastError, ev.NextAttemptAt = store.EventDone, now, "", time.Time{}
+		w.log.Info("stripe event done", "event", ev.ID, "type", ev.Type, "attempt", attempt)
+	case errors.As(err, &ign):
+		ev.State, ev.DoneAt, ev.LastError, ev.NextAttemptAt = store.EventIgnored, now, ign.reason, time.Time{}
+		w.log.Info("stripe event ignored", "event", ev.ID, "type", ev.Type, "reason", ign.reason)
+	case errors.As(err, &perm):
+		ev.State, ev.LastError, ev.NextAttemptAt = store.EventFailed, err.Error(), time.Time{}
+		alert = fmt.Sprintf("Stripe event %s (%s) cannot be fulfilled: %v. Fix the cause, then /replay %s.", ev.ID, ev.Type, err, ev.ID)
+		w.log.Error("stripe event failed", "event", ev.ID, "type", ev.Type, "err", err)
+	case attempt >= w.maxAtt:
+		ev.State, ev.LastError, ev.NextAttemptAt = store.EventFailed, err.Error(), time.Time{}
+		alert = fmt.Sprintf("Stripe event %s (%s) still fails after %d attempts: %v. /replay %s once the cause is fixed.", ev.ID, ev.Type, attempt, err, ev.ID)
+		w.log.Error("stripe event failed after retries", "event", ev.ID, "type", ev.Type, "attempts", attempt, "err", err)
+	default:
+		ev.State, ev.LastError = store.EventPending, err.Error()
+		ev.NextAttemptAt = now.Add(w.backoff(attempt))
+		w.log.Warn("stripe event will be retried", "event", ev.ID, "type", ev.Type, "attempt", attempt, "retry_at", ev.NextAttemptAt, "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := w.store.UpdateEvent(sctx, ev); err != nil {
+		// The event stays as it was and is handled again; that is safe.
+		w.log.Error("event outcome not saved", "event", ev.ID, "err", err)
+	}
+	if alert != "" {
+		if err := w.notifier.AlertAdmins(sctx, alert); err != nil {
+			w.log.Error("admin alert failed", "event", ev.ID, "err", err)
+		}
+	}
+	return ev
+}
+
+// backoff is the wait after the attempt-th failure: BackoffBase doubled per
+// attempt, capped at BackoffMax, with "equal jitter" (half fixed, half
+// random) so retries of many events spread out.
+func (w *Worker) backoff(attempt int) time.Duration {
+	d := w.base
+	for i := 1; i < attempt && d < w.max; i++ {
+		d *= 2
+	}
+	d = min(d, w.max)
+	half := d / 2
+	return half + rand.N(half+1)
+}
