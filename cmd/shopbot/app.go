@@ -131,7 +131,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		return nil, err
 	}
 
-	sh := &shop{lic: a.lic, now: a.hooks.now}
+	sh := &shop{lic: a.lic, worker: a.worker, db: a.db, now: a.hooks.now}
 	cmds, err := commands.New(commands.Options{
 		Shop:     sh,
 		Products: cfg.Products,

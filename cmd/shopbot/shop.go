@@ -19,6 +19,8 @@ import (
 type shop struct {
 	sessions *checkout.Sessions
 	lic      *licensing.Service
+	worker   *checkout.Worker
+	db       *store.DB
 	now      func() time.Time
 }
 
