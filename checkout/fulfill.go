@@ -74,7 +74,10 @@ func (w *Worker) buyer(meta map[string]string, clientRef string, priceIDs []stri
 	if pid == "" {
 		p, ok = w.productByPrice(priceIDs)
 		if !ok {
-			return config.Product{}, identity.Identity{}, permanent("metadata %s is missing", MetaProduct)
+			// A Stripe account often sells more than shopbot's catalog:
+			// a session with neither our metadata nor our prices is
+			// someone else's sale, not a failed one.
+			return config.Product{}, identity.Identity{}, ignore("not a shopbot sale (no %s metadata and no configured price)", MetaProduct)
 		}
 	}
 	if !ok {

@@ -47,6 +47,7 @@ type hooks struct {
 // Intervals of the background loops.
 const (
 	sweepInterval   = 5 * time.Minute
+	catchUpInterval = 15 * time.Minute
 	shutdownTimeout = 10 * time.Second
 	storeLock       = 3 * time.Second
 )
@@ -61,6 +62,7 @@ type app struct {
 	lic    *licensing.Service
 	stripe *client.API
 	worker *checkout.Worker
+	hook   *checkout.Webhook
 	tg     *telegram.Bot
 	dc     *discord.Bot
 	mux    *http.ServeMux
@@ -202,7 +204,8 @@ func (a *app) returnURL(configured, page string) string {
 // routes mounts every HTTP endpoint on server.listen.
 func (a *app) routes() error {
 	a.mux.HandleFunc("GET /healthz", a.health)
-	hook, err := checkout.NewWebhook(checkout.WebhookOptions{
+	var err error
+	a.hook, err = checkout.NewWebhook(checkout.WebhookOptions{
 		Secret:       a.cfg.Stripe.WebhookSecret,
 		Store:        a.db,
 		MaxBodyBytes: a.cfg.Server.MaxBodyBytes,
@@ -213,7 +216,7 @@ func (a *app) routes() error {
 	if err != nil {
 		return err
 	}
-	a.mux.Handle("POST /webhooks/stripe", hook)
+	a.mux.Handle("POST /webhooks/stripe", a.hook)
 	if a.tg != nil && a.cfg.Telegram.Mode == telegram.ModeWebhook {
 		a.mux.Handle("POST "+telegram.WebhookPath, a.tg.WebhookHandler())
 	}
@@ -287,6 +290,7 @@ func (a *app) run(ctx context.Context) error {
 	}
 	work.Go(func() { fail("fulfillment", a.worker.Run(workCtx)) })
 	work.Go(func() { fail("sweeper", a.lic.RunSweeper(workCtx, sweepInterval)) })
+	work.Go(func() { a.runCatchUp(workCtx) })
 	if a.lic.RefreshMode() == licensing.RefreshEager {
 		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
 	}
@@ -310,6 +314,54 @@ func (a *app) run(ctx context.Context) error {
 		return cause
 	}
 	return nil
+}
+
+// catchUpMeta stores when the last catch-up started, so the next one asks
+// Stripe only for what may have been missed since.
+const catchUpMeta = "stripe_catchup_since"
+
+// Catch-up windows: the first run looks back over Stripe's own retry
+// period; later runs overlap the previous one so an event created while it
+// ran is not skipped.
+const (
+	firstCatchUp   = 72 * time.Hour
+	catchUpOverlap = 10 * time.Minute
+)
+
+// runCatchUp recovers Stripe events the webhook never delivered (shopbot
+// down longer than Stripe retries, a misconfigured endpoint): on start and
+// every catchUpInterval, through the same idempotent store and worker. A
+// failure is logged and retried at the next tick; the webhook still works.
+func (a *app) runCatchUp(ctx context.Context) {
+	tick := time.NewTicker(catchUpInterval)
+	defer tick.Stop()
+	for {
+		a.catchUp(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+func (a *app) catchUp(ctx context.Context) {
+	started := a.hooks.now()
+	since := started.Add(-firstCatchUp)
+	if v, err := a.db.GetMeta(ctx, catchUpMeta); err == nil {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			since = t.Add(-catchUpOverlap)
+		}
+	}
+	if _, err := a.hook.CatchUp(ctx, a.stripe, since); err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("stripe catch-up failed; webhooks still work, retrying later", "err", err)
+		}
+		return
+	}
+	if err := a.db.PutMeta(ctx, catchUpMeta, started.UTC().Format(time.RFC3339)); err != nil {
+		a.log.Warn("stripe catch-up: saving the watermark", "err", err)
+	}
 }
 
 // listen opens server.listen before anything is announced, so a port in

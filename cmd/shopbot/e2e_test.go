@@ -102,14 +102,19 @@ func TestTelegramEndToEnd(t *testing.T) {
 // waitIdle waits until the fulfillment worker has no pending event.
 func (w *world) waitIdle() {
 	w.t.Helper()
+	w.waitUntil("no pending events", func() bool { return w.health().Pending == 0 })
+}
+
+// waitUntil polls cond (state of the fakes) until it holds.
+func (w *world) waitUntil(what string, cond func() bool) {
+	w.t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if w.health().Pending == 0 {
-			return
+	for !cond() {
+		if time.Now().After(deadline) {
+			w.t.Fatalf("timed out waiting for %s:\n%s", what, w.logs)
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
-	w.t.Fatalf("events still pending:\n%s", w.logs)
 }
 
 // TestNonAdminRevokeRefused: a buyer cannot revoke, even their own key.

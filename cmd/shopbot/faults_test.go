@@ -254,3 +254,28 @@ func TestEntitlementsAPI(t *testing.T) {
 		t.Fatalf("entitled identity: %d", code)
 	}
 }
+
+// TestCatchUpRecoversMissedEvent: a payment whose webhook never arrived is
+// found in Stripe's Events API at start and fulfilled once.
+func TestCatchUpRecoversMissedEvent(t *testing.T) {
+	w := newWorld(t)
+	missed := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_missed", SessionID: "cs_test_missed", Product: "pro", Identity: "tg:5001", Created: time.Now().Add(-time.Hour)})
+	w.stripe.SetEvents(missed)
+	t.Cleanup(w.stripe.Reset)
+	w.start()
+	w.waitUntil("catch-up fulfilled", func() bool { return len(w.af.Licenses()) > 0 })
+	w.waitIdle()
+	lics := w.af.Licenses()
+	if len(lics) != 1 || lics[0].Label != "shopbot:cs_test_missed" {
+		t.Fatalf("licenses after catch-up = %+v, want one for cs_test_missed", lics)
+	}
+	// The webhook arrives late after all: still one license.
+	w.postEvent(missed)
+	w.waitIdle()
+	if n := len(w.af.Licenses()); n != 1 {
+		t.Fatalf("licenses after late webhook = %d", n)
+	}
+	if r := w.say(w.buyer, "/license"); !strings.Contains(r.Text, lics[0].Key) {
+		t.Fatalf("/license = %q", r.Text)
+	}
+}
