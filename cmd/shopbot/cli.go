@@ -18,6 +18,7 @@ Usage:
   shopbot run     [-config config.toml]            run the shop
   shopbot check   [-config config.toml] [--online] validate the config (and reach each service)
   shopbot setup   stripe|telegram|discord [-config config.toml]
+  shopbot demo    [--listen 127.0.0.1:8080] [--store PATH]  the whole shop on this machine, in a browser
   shopbot version                                   print the version
 
 The config path defaults to $SHOPBOT_CONFIG, then config.toml.
@@ -47,6 +48,8 @@ func runWith(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		err = cmdCheck(ctx, rest, env, stdout, stderr, h)
 	case "setup":
 		err = cmdSetup(ctx, rest, env, stdout, stderr, h)
+	case "demo":
+		err = cmdDemo(ctx, rest, env, stdout, stderr, h)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "shopbot %s\n", version)
 		return 0

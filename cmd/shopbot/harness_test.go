@@ -34,22 +34,24 @@ var stripeMock = sync.OnceValue(stripetest.NewMock)
 // world is one shop under test: the real run wiring against fakes of every
 // outside service, with its store in a temp dir that survives restarts.
 type world struct {
-	t       *testing.T
-	dir     string
-	af      *authforgetest.Server
-	tg      *telegramtest.Server
-	dc      *discordtest.Server // nil: Discord not configured
-	dcMode  string
-	stripe  *stripetest.Mock
-	env     map[string]string
-	extra   string // appended to the config
-	addr    string
-	stop    context.CancelFunc
-	done    chan int
-	logs    *syncBuffer
-	buyer   telegramtest.User
-	admin   telegramtest.User
-	lastMsg map[int64]int
+	t      *testing.T
+	dir    string
+	af     *authforgetest.Server
+	tg     *telegramtest.Server
+	dc     *discordtest.Server // nil: Discord not configured
+	dcMode string
+	stripe *stripetest.Mock
+	env    map[string]string
+	extra  string // appended to the config
+	// stripeExtra is added to the [stripe] table.
+	stripeExtra string
+	addr        string
+	stop        context.CancelFunc
+	done        chan int
+	logs        *syncBuffer
+	buyer       telegramtest.User
+	admin       telegramtest.User
+	lastMsg     map[int64]int
 }
 
 func newWorld(t *testing.T) *world {
@@ -91,7 +93,7 @@ path = %q
 secret_key = "${STRIPE_SECRET_KEY}"
 webhook_secret = "${STRIPE_WEBHOOK_SECRET}"
 api_url = %q
-
+%s
 [authforge]
 app_id = %q
 app_secret = "${AUTHFORGE_APP_SECRET}"
@@ -119,7 +121,7 @@ max_hwid_slots = 2
 command = "premium"
 products = ["pro"]
 reply = %q
-%s`, filepath.Join(w.dir, "shop.db"), w.stripe.URL, authforgetest.DefaultAppID,
+%s`, filepath.Join(w.dir, "shop.db"), w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
 		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.discordConfig(), w.discordRoles(), testGatedReply, w.extra)
 }
 
