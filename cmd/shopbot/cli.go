@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/shopbot/shopbot/config"
@@ -96,16 +97,37 @@ func parseFlags(fs *flag.FlagSet, args []string, env lookupEnv, stderr io.Writer
 }
 
 // loadConfig reads and validates the config; every problem is reported, each
-// with the key to fix.
-func loadConfig(path string, env lookupEnv) (config.Config, error) {
+// with the key to fix. Problems of the keys in waived are not: `setup
+// stripe` runs before the webhook secret it prints exists.
+func loadConfig(path string, env lookupEnv, waived ...string) (config.Config, error) {
 	cfg, err := config.Load(path, env)
 	if err != nil {
 		return config.Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
-	if err := cfg.Validate(); err != nil {
+	if err := waive(cfg.Validate(), waived); err != nil {
 		return config.Config{}, fmt.Errorf("config %s has problems:\n%w", path, err)
 	}
 	return cfg, nil
+}
+
+// waive drops the problems of the waived keys from Validate's joined error.
+func waive(err error, keys []string) error {
+	if err == nil || len(keys) == 0 {
+		return err
+	}
+	all := []error{err}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		all = joined.Unwrap()
+	}
+	var kept []error
+	for _, e := range all {
+		var p *config.Problem
+		if errors.As(e, &p) && slices.Contains(keys, p.Key) {
+			continue
+		}
+		kept = append(kept, e)
+	}
+	return errors.Join(kept...)
 }
 
 // newLogger configures log/slog once; SHOPBOT_LOG=debug|info|warn|error and

@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/shopbot/shopbot/bots/discord/discordtest"
+	"github.com/shopbot/shopbot/checkout"
 )
 
 // TestRunCommandLine covers what a seller types that needs no service.
@@ -102,5 +106,48 @@ func TestCheckOnline(t *testing.T) {
 	code = runWith(context.Background(), []string{"check", "-config", path, "--online"}, env, &out, &errOut, hooks{})
 	if !strings.Contains(out.String(), "FAIL discord") {
 		t.Fatalf("check --online with a misordered role: exit %d\n%s", code, &out)
+	}
+}
+
+// TestSetupStripe creates the webhook endpoint against stripe-mock before
+// the signing secret exists, pinned to the API version shopbot reads and
+// with exactly the events it handles.
+func TestSetupStripe(t *testing.T) {
+	w := newWorld(t)
+	w.env["STRIPE_WEBHOOK_SECRET"] = ""
+	path := filepath.Join(w.dir, "config.toml")
+	if err := os.WriteFile(path, []byte(w.config()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
+	var out, errOut bytes.Buffer
+	if code := runWith(context.Background(), []string{"setup", "stripe", "-config", path}, env, &out, &errOut, hooks{}); code != 0 {
+		t.Fatalf("setup stripe exit %d\n%s\n%s", code, &out, &errOut)
+	}
+	if !strings.Contains(out.String(), "Signing secret") {
+		t.Fatalf("output lacks the signing secret:\n%s", &out)
+	}
+	reqs := w.stripe.Requests("/v1/webhook_endpoints")
+	var created url.Values
+	for _, r := range reqs {
+		if r.Method == "POST" {
+			created = r.Form
+		}
+	}
+	if created == nil {
+		t.Fatalf("no endpoint created; requests: %+v", reqs)
+	}
+	if got := created.Get("url"); got != "https://shop.example.com/webhooks/stripe" {
+		t.Errorf("endpoint url = %q", got)
+	}
+	if got := created.Get("api_version"); got != "2023-10-16" {
+		t.Errorf("api_version = %q", got)
+	}
+	var events []string
+	for i := 0; created.Has(fmt.Sprintf("enabled_events[%d]", i)); i++ {
+		events = append(events, created.Get(fmt.Sprintf("enabled_events[%d]", i)))
+	}
+	if !slices.Equal(events, checkout.EventTypes()) {
+		t.Errorf("enabled_events = %v, want %v", events, checkout.EventTypes())
 	}
 }
