@@ -79,3 +79,32 @@ func report(b *testing.B, start time.Time, lat []time.Duration) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 }
+
+// BenchmarkFulfill measures one paid session from stored event to
+// delivered key: worker pass, AuthForge create over loopback HTTP (the
+// fake), order and license written with fsync, notice handed over.
+func BenchmarkFulfill(b *testing.B) {
+	h := newHarness(b)
+	for i := 0; i < b.N; i++ {
+		h.deliver(paid(fmt.Sprintf("evt_f%d", i), fmt.Sprintf("cs_f%d", i)))
+	}
+	b.ResetTimer()
+	start := time.Now()
+	done := 0
+	for done < b.N {
+		n, err := h.worker.ProcessDue(h.ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			b.Fatalf("worker stalled after %d of %d events", done, b.N)
+		}
+		done += n
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if got := h.created(); got != b.N {
+		b.Fatalf("AuthForge created %d licenses for %d orders", got, b.N)
+	}
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "orders/s")
+}
