@@ -151,3 +151,16 @@ func TestSetupStripe(t *testing.T) {
 		t.Errorf("enabled_events = %v, want %v", events, checkout.EventTypes())
 	}
 }
+
+// TestSecondInstanceRefused: a second shopbot on the same store stops with
+// a message that says why, instead of waiting or corrupting anything.
+func TestSecondInstanceRefused(t *testing.T) {
+	w := newWorld(t)
+	w.start()
+	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
+	var out, errOut bytes.Buffer
+	code := runWith(context.Background(), []string{"run", "-config", filepath.Join(w.dir, "config.toml")}, env, &out, &errOut, hooks{})
+	if code != 1 || !strings.Contains(errOut.String(), "another shopbot process") {
+		t.Fatalf("second instance: exit %d\n%s", code, &errOut)
+	}
+}
