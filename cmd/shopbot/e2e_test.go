@@ -151,3 +151,29 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// TestTelegramWebhookMode: in webhook mode the shop registers its webhook,
+// answers updates posted to /webhooks/telegram, and refuses a wrong secret.
+func TestTelegramWebhookMode(t *testing.T) {
+	w := newWorld(t)
+	w.env["TELEGRAM_WEBHOOK_SECRET"] = "tg-secret-e2e"
+	w.telegramExtra = "mode = \"webhook\"\nwebhook_secret = \"${TELEGRAM_WEBHOOK_SECRET}\"\n"
+	w.start()
+	w.waitUntil("webhook registered", func() bool { url, _ := w.tg.Webhook(); return url != "" })
+	if url, secret := w.tg.Webhook(); url != "https://shop.example.com/webhooks/telegram" || secret != "tg-secret-e2e" {
+		t.Fatalf("setWebhook url %q secret %q", url, secret)
+	}
+	hook := "http://" + w.addr + "/webhooks/telegram"
+	ctx := ctxTimeout(t, 20*time.Second)
+	update := w.tg.TextUpdate(w.buyer, w.buyer.ID, "/buy pro")
+	if code, err := w.tg.DeliverWebhook(ctx, hook, "wrong", update); err != nil || code != http.StatusUnauthorized {
+		t.Fatalf("wrong secret: %d %v", code, err)
+	}
+	if code, err := w.tg.DeliverWebhook(ctx, hook, "tg-secret-e2e", update); err != nil || code != http.StatusOK {
+		t.Fatalf("webhook delivery: %d %v", code, err)
+	}
+	m := w.wait(w.buyer.ID, update.Message.MessageID, nil, "reply to a webhook update")
+	if !slices.ContainsFunc(m.Buttons(), func(b telegramtest.Button) bool { return strings.HasPrefix(b.URL, "https://") }) {
+		t.Fatalf("reply = %q %+v", m.Text, m.Buttons())
+	}
+}

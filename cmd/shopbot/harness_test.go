@@ -43,15 +43,16 @@ type world struct {
 	stripe *stripetest.Mock
 	env    map[string]string
 	extra  string // appended to the config
-	// stripeExtra is added to the [stripe] table.
-	stripeExtra string
-	addr        string
-	stop        context.CancelFunc
-	done        chan int
-	logs        *syncBuffer
-	buyer       telegramtest.User
-	admin       telegramtest.User
-	lastMsg     map[int64]int
+	// stripeExtra and telegramExtra are added to their tables.
+	stripeExtra   string
+	telegramExtra string
+	addr          string
+	stop          context.CancelFunc
+	done          chan int
+	logs          *syncBuffer
+	buyer         telegramtest.User
+	admin         telegramtest.User
+	lastMsg       map[int64]int
 }
 
 func newWorld(t *testing.T) *world {
@@ -106,7 +107,7 @@ api_url = %q
 token = "${TELEGRAM_TOKEN}"
 api_url = %q
 admins = [%d]
-
+%s
 %s
 [[products]]
 id = "pro"
@@ -122,7 +123,7 @@ command = "premium"
 products = ["pro"]
 reply = %q
 %s`, filepath.Join(w.dir, "shop.db"), w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
-		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.discordConfig(), w.discordRoles(), testGatedReply, w.extra)
+		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles(), testGatedReply, w.extra)
 }
 
 // Discord test fixtures: the product's role and the admin.
