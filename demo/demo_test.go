@@ -1,0 +1,345 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/webhook"
+
+	"github.com/shopbot/shopbot/bots/discord/discordtest"
+	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
+	"github.com/shopbot/shopbot/checkout/stripetest"
+	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/licensing/authforgetest"
+	"github.com/shopbot/shopbot/store"
+)
+
+const testSecret = "whsec_demo_unit"
+
+// stripeMock is started once: stripe-mock parses Stripe's whole spec.
+var stripeMock = sync.OnceValue(stripetest.NewMock)
+
+// received is a webhook event the stand-in shop accepted.
+type received struct {
+	Type string
+	Obj  map[string]any
+}
+
+// env is the demo page against the fakes, with a stand-in shop whose
+// webhook checks signatures and stores events as the real one does.
+type env struct {
+	t     *testing.T
+	page  *httptest.Server
+	front *StripeFront
+	tg    *telegramtest.Server
+	dc    *discordtest.Server
+	db    *store.DB
+
+	mu     sync.Mutex
+	events []received
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	e := &env{t: t, tg: telegramtest.New(telegramtest.Options{}), dc: discordtest.New(discordtest.Options{})}
+	t.Cleanup(e.tg.Close)
+	t.Cleanup(e.dc.Close)
+	af := authforgetest.New(authforgetest.Options{})
+	t.Cleanup(af.Close)
+	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "s.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	e.db = db
+	shop := httptest.NewServer(http.HandlerFunc(e.webhook))
+	t.Cleanup(shop.Close)
+
+	var handler http.Handler
+	e.page = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	t.Cleanup(e.page.Close)
+	e.front, err = NewStripeFront(stripeMock().URL, e.page.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.front.Close)
+	srv, err := New(Options{
+		Stripe: e.front, Telegram: e.tg, Discord: e.dc, AuthForge: af, Store: db,
+		WebhookSecret: testSecret, ShopURL: func() string { return shop.URL },
+		Buyer:    Persona{Name: "Bea", TelegramID: 5001, DiscordID: "420000000000000001"},
+		Admin:    Persona{Name: "Ada", TelegramID: 9001, DiscordID: "900000000000000001"},
+		Products: []config.Product{{ID: "pro", Name: "Pro Plan"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler = srv
+	return e
+}
+
+func (e *env) webhook(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	if err := webhook.ValidatePayload(body, r.Header.Get("Stripe-Signature"), testSecret); err != nil {
+		e.t.Errorf("event with a bad signature: %v", err)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	var ev struct {
+		ID   string `json:"id"`
+		Type string `json:"type"`
+		Data struct {
+			Object map[string]any `json:"object"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(body, &ev); err != nil {
+		e.t.Errorf("event is not JSON: %v", err)
+	}
+	if _, err := e.db.PutEvent(r.Context(), store.Event{ID: ev.ID, Type: ev.Type, Payload: body, State: store.EventPending}); err != nil {
+		e.t.Errorf("store event: %v", err)
+	}
+	e.mu.Lock()
+	e.events = append(e.events, received{ev.Type, ev.Data.Object})
+	e.mu.Unlock()
+}
+
+func (e *env) received() []received {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]received(nil), e.events...)
+}
+
+// session opens a Checkout session through the front, as the shop does.
+func (e *env) session(mode string) *stripe.CheckoutSession {
+	e.t.Helper()
+	sc := stripetest.NewClient(e.front.URL, "sk_test_unit")
+	s, err := sc.CheckoutSessions.New(&stripe.CheckoutSessionParams{
+		Mode: stripe.String(mode), ClientReferenceID: stripe.String("tg:5001"),
+		LineItems:  []*stripe.CheckoutSessionLineItemParams{{Price: stripe.String("price_pro"), Quantity: stripe.Int64(1)}},
+		Metadata:   map[string]string{"shopbot_product": "pro", "shopbot_identity": "tg:5001"},
+		ExpiresAt:  stripe.Int64(time.Now().Add(30 * time.Minute).Unix()),
+		SuccessURL: stripe.String(e.page.URL + "/checkout/success"), CancelURL: stripe.String(e.page.URL + "/checkout/cancel"),
+	})
+	if err != nil {
+		e.t.Fatalf("create checkout session: %v", err)
+	}
+	return s
+}
+
+// do sends a request to the page and returns status and body.
+func (e *env) do(method, path, contentType, body string) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.page.URL+path, strings.NewReader(body))
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func (e *env) payAction(id, action string) int {
+	code, _ := e.do("POST", "/pay/"+id, "application/x-www-form-urlencoded", url.Values{"action": {action}}.Encode())
+	return code
+}
+
+func (e *env) state(since string) State {
+	e.t.Helper()
+	code, body := e.do("GET", "/api/state?since="+since, "", "")
+	var st State
+	if code != 200 || json.Unmarshal([]byte(body), &st) != nil {
+		e.t.Fatalf("GET /api/state: %d %s", code, body)
+	}
+	return st
+}
+
+func TestStripeFrontSessionsAndProxy(t *testing.T) {
+	e := newEnv(t)
+	s := e.session("payment")
+	if want := e.page.URL + "/pay/" + s.ID; s.URL != want {
+		t.Fatalf("session url = %q, want %q", s.URL, want)
+	}
+	got, ok := e.front.Session(s.ID)
+	if !ok || got.Product != "pro" || got.Identity != "tg:5001" || got.Mode != "payment" || got.PriceID != "price_pro" || got.Status != StatusOpen {
+		t.Fatalf("recorded session = %+v", got)
+	}
+	// Anything else is stripe-mock's.
+	p, err := stripetest.NewClient(e.front.URL, "sk_test_unit").Prices.Get("price_pro", nil)
+	if err != nil || p.ID == "" {
+		t.Fatalf("proxied price retrieve: %v %+v", err, p)
+	}
+}
+
+func TestCheckoutPagePaysWithSignedEvents(t *testing.T) {
+	e := newEnv(t)
+	s := e.session("payment")
+	if code, body := e.do("GET", "/pay/"+s.ID, "", ""); code != 200 || !strings.Contains(body, "Pro Plan") {
+		t.Fatalf("GET pay page: %d", code)
+	}
+	if code := e.payAction(s.ID, actDecline); code != http.StatusSeeOther || len(e.received()) != 0 {
+		t.Fatalf("declined card: %d, events %v", code, e.received())
+	}
+	if code := e.payAction(s.ID, actPay); code != http.StatusSeeOther {
+		t.Fatalf("pay: %d", code)
+	}
+	ev := e.received()
+	if len(ev) != 1 || ev[0].Type != "checkout.session.completed" || ev[0].Obj["payment_status"] != "paid" ||
+		ev[0].Obj["id"] != s.ID || ev[0].Obj["payment_intent"] == nil {
+		t.Fatalf("events after paying = %+v", ev)
+	}
+	if md, _ := ev[0].Obj["metadata"].(map[string]any); md["shopbot_identity"] != "tg:5001" || md["shopbot_product"] != "pro" {
+		t.Errorf("metadata = %v", md)
+	}
+	if code := e.payAction(s.ID, actPay); code != http.StatusConflict {
+		t.Errorf("paying twice: %d, want 409", code)
+	}
+	if code, _ := e.do("GET", "/pay/cs_test_unknown", "", ""); code != http.StatusNotFound {
+		t.Errorf("unknown session: %d", code)
+	}
+
+	// Async: completed unpaid, then the bank's answer.
+	a := e.session("payment")
+	if e.payAction(a.ID, actAsync) != http.StatusSeeOther || e.payAction(a.ID, actPay) != http.StatusConflict ||
+		e.payAction(a.ID, actAsyncFail) != http.StatusSeeOther {
+		t.Fatal("async flow refused")
+	}
+	ev = e.received()[1:]
+	if len(ev) != 2 || ev[0].Obj["payment_status"] != "unpaid" || ev[1].Type != "checkout.session.async_payment_failed" {
+		t.Fatalf("async events = %+v", ev)
+	}
+}
+
+func TestPanelActionsSubscription(t *testing.T) {
+	e := newEnv(t)
+	s := e.session("subscription")
+	if code := e.do2("/api/stripe/renew", s.ID); code != http.StatusConflict {
+		t.Errorf("renew before paying: %d", code)
+	}
+	e.payAction(s.ID, actPay)
+	var types []string
+	for _, ev := range e.received() {
+		types = append(types, ev.Type)
+	}
+	if strings.Join(types, ",") != "checkout.session.completed,customer.subscription.created,invoice.paid" {
+		t.Fatalf("subscription start events = %v", types)
+	}
+	first := e.received()[1].Obj["current_period_end"].(float64)
+	if code := e.do2("/api/stripe/renew", s.ID); code != 200 {
+		t.Fatalf("renew: %d", code)
+	}
+	ev := e.received()
+	last := ev[len(ev)-1]
+	if last.Type != "customer.subscription.updated" || last.Obj["current_period_end"].(float64) <= first {
+		t.Fatalf("renewal did not move the period end: %+v", last)
+	}
+	for _, a := range []string{"refund", "dispute", "cancel"} {
+		if code := e.do2("/api/stripe/"+a, s.ID); code != 200 {
+			t.Fatalf("%s: %d", a, code)
+		}
+		if code := e.do2("/api/stripe/"+a, s.ID); code != http.StatusConflict {
+			t.Errorf("%s twice: %d", a, code)
+		}
+	}
+	ev = e.received()
+	if ev[len(ev)-3].Type != "charge.refunded" || ev[len(ev)-3].Obj["payment_intent"] == nil ||
+		ev[len(ev)-2].Type != "charge.dispute.created" || ev[len(ev)-1].Type != "customer.subscription.deleted" {
+		t.Fatalf("after-sale events = %+v", ev[len(ev)-3:])
+	}
+	st := e.state("")
+	if len(st.Payments) != 1 || !st.Payments[0].Refunded || !st.Payments[0].Canceled || len(st.Events) != len(ev) {
+		t.Fatalf("state payments %+v, %d events", st.Payments, len(st.Events))
+	}
+}
+
+func (e *env) do2(path, session string) int {
+	code, _ := e.do("POST", path, "application/json", `{"session":"`+session+`"}`)
+	return code
+}
+
+func TestStateLongPollAndTelegram(t *testing.T) {
+	e := newEnv(t)
+	st := e.state("")
+	if st.Buyer.TelegramID != 5001 || len(st.Telegram["buyer"]) != 0 || st.Ready {
+		t.Fatalf("initial state = %+v", st)
+	}
+	done := make(chan State, 1)
+	go func() { done <- e.state(st.Version) }()
+	time.Sleep(100 * time.Millisecond)
+	body, _ := json.Marshal(map[string]string{"as": "buyer", "text": "/buy"})
+	if code, resp := e.do("POST", "/api/telegram/send", "application/json", string(body)); code != 200 {
+		t.Fatalf("send: %d %s", code, resp)
+	}
+	select {
+	case next := <-done:
+		if msgs := next.Telegram["buyer"]; len(msgs) != 1 || msgs[0].Text != "/buy" || msgs[0].FromBot || next.Version == st.Version {
+			t.Fatalf("state after send = %+v", next.Telegram)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("long poll did not return on a new message")
+	}
+	if code, _ := e.do("POST", "/api/telegram/press", "application/json", `{"as":"buyer","message_id":1,"data":"buy:pro"}`); code != http.StatusConflict {
+		t.Errorf("pressing a button that is not there: %d", code)
+	}
+	if code, _ := e.do("POST", "/api/telegram/send", "application/json", `{"as":"mallory","text":"hi"}`); code != http.StatusBadRequest {
+		t.Errorf("unknown persona: %d", code)
+	}
+	if code, _ := e.do("POST", "/api/discord/send", "application/json", `{"as":"buyer","text":"/buy"}`); code != http.StatusServiceUnavailable {
+		t.Errorf("Discord without a bot: %d", code)
+	}
+	if code, body := e.do("GET", "/", "", ""); code != 200 || !bytes.Contains([]byte(body), []byte(`id="tg-messages"`)) {
+		t.Errorf("GET /: %d", code)
+	}
+}
+
+func TestParseSlash(t *testing.T) {
+	cmds := []discordtest.Command{
+		{Name: "activate", Options: []discordtest.CommandOption{{Type: discordtest.OptionString, Name: "key", Required: true}}},
+		{Name: "revoke", Options: []discordtest.CommandOption{{Type: discordtest.OptionString, Name: "key"}, {Type: discordtest.OptionUser, Name: "user"}}},
+		{Name: "premium"},
+	}
+	tests := []struct {
+		in, name, opts, err string
+	}{
+		{in: "/activate ABCD-EFGH", name: "activate", opts: "key=ABCD-EFGH"},
+		{in: "/activate key:ABCD", name: "activate", opts: "key=ABCD"},
+		{in: "/activate", err: "needs key:"},
+		{in: "/revoke discord:420000000000000001", name: "revoke", opts: "user=420000000000000001"},
+		{in: "/revoke <@420000000000000001>", name: "revoke", opts: "user=420000000000000001"},
+		{in: "/revoke ABCD-EFGH", name: "revoke", opts: "key=ABCD-EFGH"},
+		{in: "/revoke user:42", name: "revoke", opts: "user=42"},
+		{in: "/premium now", err: "no more options"},
+		{in: "/nope", err: "no /nope command"},
+		{in: "hello", err: "slash command"},
+	}
+	for _, tc := range tests {
+		name, opts, err := parseSlash(tc.in, cmds)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err = %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		var got []string
+		for _, o := range opts {
+			got = append(got, o.Name+"="+o.Value.(string))
+		}
+		if err != nil || name != tc.name || strings.Join(got, ",") != tc.opts {
+			t.Errorf("%q = %q %v %v, want %q %q", tc.in, name, got, err, tc.name, tc.opts)
+		}
+	}
+}

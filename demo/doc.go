@@ -1,0 +1,21 @@
+// Package demo is the web side of `shopbot demo`: a page where a visitor
+// plays a Telegram buyer, a Discord buyer and an admin against the real
+// shop, wired as `shopbot run` wires it but pointed at the in-process
+// fakes (telegramtest, discordtest, authforgetest, stripetest).
+//
+// It owns three things:
+//
+//   - StripeFront, a stand-in for the Stripe API that answers
+//     POST /v1/checkout/sessions itself (stripe-mock is stateless and
+//     always returns the same fixture URL) with a session whose url is the
+//     demo's own checkout page, and proxies every other call to
+//     stripe-mock;
+//   - the stand-in checkout page (/pay/{id}) and the panel's payment
+//     actions, which post correctly signed Stripe events to the shop's
+//     real /webhooks/stripe;
+//   - the page itself (embedded HTML, CSS and JavaScript, no build step)
+//     and its JSON API (/api/...), which plays users through the fakes'
+//     control APIs and reads back what the bots did.
+//
+// Nothing here needs a network: every service is on loopback.
+package demo

@@ -1,0 +1,160 @@
+package demo
+
+import (
+	"embed"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/shopbot/shopbot/bots/discord/discordtest"
+	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
+	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/licensing/authforgetest"
+	"github.com/shopbot/shopbot/store"
+)
+
+//go:embed web
+var webFiles embed.FS
+
+// Persona is one person the visitor can act as, in both chats.
+type Persona struct {
+	Name       string `json:"name"`
+	TelegramID int64  `json:"telegram_id"`
+	DiscordID  string `json:"discord_id"`
+}
+
+// Options wire the page to the fakes and the shop. Every field but
+// Logger, Now and HTTPClient is required.
+type Options struct {
+	Stripe    *StripeFront
+	Telegram  *telegramtest.Server
+	Discord   *discordtest.Server
+	AuthForge *authforgetest.Server
+	// Store is the shop's store, read for the events panel.
+	Store *store.DB
+	// WebhookSecret signs the events posted to the shop.
+	WebhookSecret string
+	// ShopURL is the shop's base URL (where /webhooks/stripe is), empty
+	// until the shop listens.
+	ShopURL func() string
+	Buyer   Persona
+	Admin   Persona
+	// Products are the shop's products, shown with their prices' ids.
+	Products []config.Product
+	// RoleNames names the Discord roles for the panel.
+	RoleNames map[string]string
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// HTTPClient posts webhook events; default a client with a 10s timeout.
+	HTTPClient *http.Client
+}
+
+// Server is the demo page, its JSON API and the stand-in checkout page.
+type Server struct {
+	opts Options
+	log  *slog.Logger
+	mux  *http.ServeMux
+	hc   *http.Client
+
+	mu      sync.Mutex
+	nextEvt int
+	// transcripts hold what each Discord user did, by persona role.
+	transcripts map[string]*transcript
+}
+
+// New checks opts and builds the Server.
+func New(opts Options) (*Server, error) {
+	switch {
+	case opts.Stripe == nil || opts.Telegram == nil || opts.Discord == nil || opts.AuthForge == nil:
+		return nil, errors.New("demo: Options need the Stripe front and the Telegram, Discord and AuthForge fakes")
+	case opts.Store == nil:
+		return nil, errors.New("demo: Options.Store is required")
+	case opts.WebhookSecret == "" || opts.ShopURL == nil:
+		return nil, errors.New("demo: Options.WebhookSecret and ShopURL are required")
+	case opts.Buyer.TelegramID == 0 || opts.Admin.TelegramID == 0 || opts.Buyer.DiscordID == "" || opts.Admin.DiscordID == "":
+		return nil, errors.New("demo: Options.Buyer and Admin need Telegram and Discord ids")
+	}
+	s := &Server{opts: opts, log: opts.Logger, hc: opts.HTTPClient, mux: http.NewServeMux(),
+		transcripts: map[string]*transcript{roleBuyer: {}, roleAdmin: {}}}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.opts.Now == nil {
+		s.opts.Now = time.Now
+	}
+	if s.hc == nil {
+		s.hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	static, err := fs.Sub(webFiles, "web")
+	if err != nil {
+		return nil, err
+	}
+	s.mux.Handle("GET /", noCache(http.FileServerFS(static)))
+	s.mux.HandleFunc("GET /api/state", s.handleState)
+	s.mux.HandleFunc("POST /api/telegram/send", s.handleTelegramSend)
+	s.mux.HandleFunc("POST /api/telegram/press", s.handleTelegramPress)
+	s.mux.HandleFunc("POST /api/discord/send", s.handleDiscordSend)
+	s.mux.HandleFunc("POST /api/discord/click", s.handleDiscordClick)
+	s.mux.HandleFunc("POST /api/stripe/{action}", s.handleStripeAction)
+	s.mux.HandleFunc("GET /pay/{id}", s.handlePayPage)
+	s.mux.HandleFunc("POST /pay/{id}", s.handlePayAction)
+	s.mux.HandleFunc("GET /checkout/success", s.handleReturn(true))
+	s.mux.HandleFunc("GET /checkout/cancel", s.handleReturn(false))
+	return s, nil
+}
+
+// ServeHTTP serves the page, the API and the checkout page.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// Persona roles as the API names them.
+const (
+	roleBuyer = "buyer"
+	roleAdmin = "admin"
+)
+
+func (s *Server) persona(role string) (Persona, bool) {
+	switch role {
+	case roleBuyer:
+		return s.opts.Buyer, true
+	case roleAdmin:
+		return s.opts.Admin, true
+	}
+	return Persona{}, false
+}
+
+func noCache(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// apiError answers {"error": msg}.
+func apiError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+// readJSON decodes a small JSON body into v; false after answering 400.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	if err := dec.Decode(v); err != nil {
+		apiError(w, http.StatusBadRequest, "bad request body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// shopBase is the shop's URL without a trailing slash.
+func (s *Server) shopBase() string { return strings.TrimRight(s.opts.ShopURL(), "/") }

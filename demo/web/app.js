@@ -1,0 +1,252 @@
+// shopbot demo page: plays users through /api and renders what the bots
+// really sent, read back from the Telegram and Discord stand-ins.
+"use strict";
+
+const ui = { role: "buyer", version: "", data: null, cache: {} };
+const $ = (id) => document.getElementById(id);
+
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
+}
+function safeURL(u) { return /^https?:\/\//i.test(u || "") ? u : ""; }
+
+function toast(msg) {
+  const t = $("toast");
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, 3500);
+}
+
+async function api(path, body) {
+  const r = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+  const out = await r.json().catch(() => ({}));
+  if (!r.ok) { toast(out.error || "request failed: " + r.status); throw new Error(out.error || r.status); }
+  poll.kick();
+  return out;
+}
+
+// Telegram text with its entities (offsets in UTF-16 units, as JS strings).
+const TG_TAGS = { bold: "b", italic: "i", underline: "u", strikethrough: "s", code: "code", pre: "pre", spoiler: "span", blockquote: "blockquote", bot_command: "span", text_link: "a" };
+function tgHTML(text, entities) {
+  const opens = {}, closes = {};
+  (entities || []).forEach((e, i) => {
+    const tag = TG_TAGS[e.type];
+    if (!tag) return;
+    let open = "<" + tag;
+    if (e.type === "text_link") open += safeURL(e.url) ? ' href="' + esc(e.url) + '" target="_blank" rel="noopener"' : "";
+    if (e.type === "bot_command") open += ' class="cmd"';
+    if (e.type === "spoiler") open += ' class="spoiler"';
+    if (e.type === "code") open += ' title="click to copy"';
+    (opens[e.offset] = opens[e.offset] || []).push({ open: open + ">", len: e.length, i });
+    (closes[e.offset + e.length] = closes[e.offset + e.length] || []).unshift("</" + tag + ">");
+  });
+  let out = "";
+  for (let i = 0; i <= text.length; i++) {
+    if (closes[i]) out += closes[i].join("");
+    if (opens[i]) out += opens[i].sort((a, b) => b.len - a.len).map((o) => o.open).join("");
+    if (i < text.length) out += esc(text[i]);
+  }
+  return out;
+}
+
+// Discord markdown as the adapter writes it: \-escapes, `code`, **bold**,
+// *italic*, __underline__, and bare links.
+function dcHTML(s) {
+  let out = "", open = {};
+  const toggle = (mark, tag) => { out += open[mark] ? "</" + tag + ">" : "<" + tag + ">"; open[mark] = !open[mark]; };
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c === "\\" && i + 1 < s.length && /[^\w\s]/.test(s[i + 1])) { out += esc(s[++i]); continue; }
+    if (c === "`") {
+      const j = s.indexOf("`", i + 1);
+      if (j > i) { out += '<code title="click to copy">' + esc(s.slice(i + 1, j)) + "</code>"; i = j; continue; }
+    }
+    if (s.startsWith("**", i)) { toggle("**", "b"); i++; continue; }
+    if (s.startsWith("__", i)) { toggle("__", "u"); i++; continue; }
+    if (c === "*") { toggle("*", "i"); continue; }
+    const m = /^https?:\/\/[^\s<>]+/.exec(s.slice(i));
+    if (m) { out += '<a href="' + esc(m[0]) + '" target="_blank" rel="noopener">' + esc(m[0]) + "</a>"; i += m[0].length - 1; continue; }
+    out += esc(c);
+  }
+  if (open["**"]) out += "</b>";
+  if (open["__"]) out += "</u>";
+  if (open["*"]) out += "</i>";
+  return out;
+}
+
+// changed reports whether part's data differs from what was last drawn.
+function changed(part, value) {
+  const s = JSON.stringify(value);
+  if (ui.cache[part] === s) return false;
+  ui.cache[part] = s;
+  return true;
+}
+
+function fill(el, html, empty) {
+  const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+  el.innerHTML = html || '<div class="empty">' + empty + "</div>";
+  if (atBottom || !fill.seen.has(el)) el.scrollTop = el.scrollHeight;
+  fill.seen.add(el);
+}
+fill.seen = new Set();
+
+function renderTelegram(d) {
+  const msgs = d.telegram[ui.role] || [];
+  if (!changed("tg", [ui.role, msgs])) return;
+  const me = d[ui.role];
+  $("tg-who").textContent = "you are " + me.name + " (tg:" + me.telegram_id + ")";
+  fill($("tg-messages"), msgs.map((m) => {
+    const kb = (m.buttons || []).map((row) => '<div class="row">' + row.map((b) =>
+      b.url ? '<button class="tg-btn link" data-url="' + esc(b.url) + '">' + esc(b.text) + "</button>"
+        : '<button class="tg-btn" data-msg="' + m.id + '" data-data="' + esc(b.data || "") + '">' + esc(b.text) + "</button>").join("") + "</div>").join("");
+    return '<div class="tg-msg' + (m.from_bot ? "" : " me") + (m.deleted ? " deleted" : "") + '" data-id="' + m.id + '">' +
+      '<div class="bubble">' + tgHTML(m.text, m.entities) + '<div class="meta">' + (m.edited ? "edited" : "") + (m.deleted ? " deleted by the bot" : "") + "</div></div>" +
+      (kb ? '<div class="kb">' + kb + "</div>" : "") + "</div>";
+  }).join(""), "Say <code>/buy</code> to the bot.");
+}
+
+function dcButtonsHTML(btns) {
+  if (!btns || !btns.length) return "";
+  return '<div class="dc-btns">' + btns.map((b) => b.url
+    ? '<button class="dc-btn link" data-url="' + esc(b.url) + '">' + esc(b.label) + "</button>"
+    : '<button class="dc-btn" data-custom="' + esc(b.custom_id) + '">' + esc(b.label) + "</button>").join("") + "</div>";
+}
+
+function renderDiscord(d) {
+  const entries = d.discord[ui.role] || [];
+  if (!changed("dc", [ui.role, entries, d.discord_ready])) return;
+  const me = d[ui.role];
+  $("dc-who").textContent = d.discord_ready ? "you are " + me.name + " (discord:" + me.discord_id + ")" : "connecting the bot…";
+  fill($("dc-messages"), entries.map((e) => {
+    if (e.kind === "dm") {
+      return '<div class="dc-entry dm"><div class="used">Direct message</div><span class="author">shopbot</span><span class="tag">APP</span>' +
+        '<div class="content">' + dcHTML(e.text) + "</div>" + dcButtonsHTML(e.buttons) + "</div>";
+    }
+    const used = e.kind === "click" ? "clicked <b>" + esc(e.text) + "</b>" : "used <b>" + esc(e.text) + "</b>";
+    const r = e.reply;
+    let body = '<div class="thinking">shopbot is thinking…</div>';
+    if (r && !r.thinking) {
+      body = r.deleted ? '<div class="thinking">(reply deleted)</div>'
+        : '<div class="content">' + dcHTML(r.content) + "</div>" + dcButtonsHTML(r.buttons);
+    }
+    return '<div class="dc-entry" data-interaction="' + esc(e.interaction_id) + '"><div class="used">' + esc(me.name) + " " + used + "</div>" +
+      '<span class="author">shopbot</span><span class="tag">APP</span>' + body +
+      (r && r.ephemeral ? '<div class="eph">Only you can see this · <u>Dismiss message</u></div>' : "") + "</div>";
+  }).join(""), d.discord_ready ? "Run <code>/buy</code> or <code>/activate KEY</code>." : "Waiting for the bot to connect to the gateway…");
+}
+
+function pill(s) { return '<span class="pill ' + esc(s) + '">' + esc(s) + "</span>"; }
+function when(t) { return t ? new Date(t).toLocaleString() : "never"; }
+
+function renderPanel(d) {
+  if (changed("roles", d.roles)) {
+    $("roles").innerHTML = ["buyer", "admin"].map((r) => {
+      const p = d[r], roles = d.roles[r] || [];
+      return '<div id="roles-' + r + '">' + esc(p.name) + ": " + (roles.length ? roles.map((x) => '<span class="role">@' + esc(x.name) + "</span>").join("") : '<span class="muted">no shop roles</span>') + "</div>";
+    }).join("");
+  }
+  if (changed("lic", [d.licenses, d.credits_used])) {
+    $("credits").textContent = "· credits used: " + d.credits_used;
+    $("licenses").innerHTML = (d.licenses || []).map((l) => {
+      const slots = [];
+      for (let i = 0; i < Math.max(l.max_slots, l.hwids.length); i++) {
+        slots.push(l.hwids[i] ? '<span class="slot used">' + esc(l.hwids[i]) + "</span>" : '<span class="slot">free</span>');
+      }
+      return '<div class="item license"><div class="k">' + esc(l.key) + "</div>" + pill(l.status) + " " + esc(l.product || "") +
+        ' <span class="muted">owner ' + esc(l.owner || "?") + " · expires " + when(l.expires_at) + "</span>" +
+        '<div class="slots">' + slots.join("") + "</div></div>";
+    }).join("") || '<span class="muted">none yet</span>';
+  }
+  if (changed("pay", d.payments)) {
+    $("payments").innerHTML = (d.payments || []).map((p) => {
+      const acts = [];
+      if (p.status === "paid") {
+        if (p.mode === "subscription" && !p.canceled) acts.push(["renew", "Renew period"], ["cancel", "Cancel subscription"]);
+        if (!p.refunded) acts.push(["refund", "Refund"]);
+        if (!p.disputed) acts.push(["dispute", "Dispute"]);
+      }
+      const flags = [p.refunded && "refunded", p.disputed && "disputed", p.canceled && "canceled", p.renewals && p.renewals + " renewal(s)"].filter(Boolean).join(", ");
+      return '<div class="item payment"><div class="k">' + esc(p.id) + "</div>" + pill(p.status) + " " + esc(p.product) + " · " + esc(p.mode) +
+        ' <span class="muted">' + esc(p.identity) + (p.period_end ? " · period ends " + when(p.period_end) : "") + (flags ? " · " + esc(flags) : "") + "</span>" +
+        (p.status === "open" || p.status === "declined" || p.status === "pending" ? '<div class="actions"><button data-url="/pay/' + esc(p.id) + '">Open checkout</button></div>' : "") +
+        (acts.length ? '<div class="actions">' + acts.map((a) => '<button data-action="' + a[0] + '" data-session="' + esc(p.id) + '">' + a[1] + "</button>").join("") + "</div>" : "") + "</div>";
+    }).join("") || '<span class="muted">none yet: /buy in a chat</span>';
+  }
+  if (changed("ev", d.events)) {
+    $("events").innerHTML = (d.events || []).map((e) => '<div class="ev"><span class="k">' + esc(e.type) + '</span><span>' + pill(e.state) +
+      (e.attempts > 1 ? ' <span class="muted">×' + e.attempts + "</span>" : "") + "</span>" +
+      (e.last_error && e.state !== "done" ? '<span class="err">' + esc(e.last_error) + "</span>" : "") + "</div>").join("") || '<span class="muted">none yet</span>';
+  }
+}
+
+function render() {
+  const d = ui.data;
+  if (!d) return;
+  renderTelegram(d);
+  renderDiscord(d);
+  renderPanel(d);
+  const chips = ui.role === "admin"
+    ? { tg: ["/revoke ", "/lookup ", "/stats", "/audit"], dc: ["/revoke ", "/lookup "] }
+    : { tg: ["/buy", "/license", "/premium", "/help"], dc: ["/buy", "/activate ", "/license", "/premium"] };
+  if (changed("chips", [ui.role, chips])) {
+    $("tg-chips").innerHTML = chips.tg.map((c) => '<button type="button" data-chip="' + esc(c) + '">' + esc(c.trim()) + "</button>").join("");
+    $("dc-chips").innerHTML = chips.dc.map((c) => '<button type="button" data-chip="' + esc(c) + '">' + esc(c.trim()) + "</button>").join("");
+  }
+}
+
+// poll long-polls /api/state; kick makes the next request start at once.
+const poll = {
+  ctrl: null,
+  kick() { if (this.ctrl) this.ctrl.abort(); },
+  async loop() {
+    for (;;) {
+      this.ctrl = new AbortController();
+      try {
+        const r = await fetch("/api/state?since=" + encodeURIComponent(ui.version), { signal: this.ctrl.signal });
+        if (!r.ok) throw new Error(String(r.status));
+        ui.data = await r.json();
+        ui.version = ui.data.version;
+        render();
+      } catch (e) {
+        if (e.name !== "AbortError") await new Promise((ok) => setTimeout(ok, 1000));
+        if (e.name === "AbortError") ui.version = "";
+      }
+    }
+  },
+};
+
+function send(kind, input) {
+  const text = input.value.trim();
+  if (!text) return;
+  api("/api/" + kind + "/send", { as: ui.role, text }).then(() => { input.value = ""; }, () => {});
+}
+
+function setRole(role) {
+  ui.role = role;
+  document.querySelectorAll(".persona button").forEach((b) => b.classList.toggle("on", b.dataset.role === role));
+  render();
+}
+
+document.addEventListener("click", (ev) => {
+  const el = ev.target.closest("button, code");
+  if (!el) return;
+  if (el.tagName === "CODE") {
+    if (navigator.clipboard) navigator.clipboard.writeText(el.textContent).then(() => toast("Copied " + el.textContent), () => {});
+    return;
+  }
+  const ds = el.dataset;
+  if (ds.role) return setRole(ds.role);
+  if (ds.url) { window.location.href = ds.url; return; }
+  if (ds.chip) {
+    const input = el.parentElement.id === "tg-chips" ? $("tg-input") : $("dc-input");
+    if (ds.chip.endsWith(" ")) { input.value = ds.chip; input.focus(); } else { input.value = ds.chip; send(el.parentElement.id === "tg-chips" ? "telegram" : "discord", input); }
+    return;
+  }
+  if (ds.msg) return void api("/api/telegram/press", { as: ui.role, message_id: Number(ds.msg), data: ds.data }).catch(() => {});
+  if (ds.custom) return void api("/api/discord/click", { as: ui.role, custom_id: ds.custom, label: el.textContent }).catch(() => {});
+  if (ds.action) return void api("/api/stripe/" + ds.action, { session: ds.session }).then(() => toast("Stripe sent the " + ds.action + " event"), () => {});
+});
+$("tg-form").addEventListener("submit", (ev) => { ev.preventDefault(); send("telegram", $("tg-input")); });
+$("dc-form").addEventListener("submit", (ev) => { ev.preventDefault(); send("discord", $("dc-input")); });
+poll.loop();
