@@ -12,9 +12,8 @@ import (
 // non-admin learns only that the command is for admins: no Shop call, no
 // hint about whether the target exists.
 func (h *Handler) admin(ctx context.Context, req Request, cmd string, run func(context.Context, Request, Target) Reply) Reply {
-	if !req.Admin {
-		h.log.InfoContext(ctx, "admin command refused", "command", cmd, "identity", req.Who.String())
-		return Reply{Text: msgAdminOnly, Ephemeral: true}
+	if r, refused := h.refuse(ctx, req, cmd); refused {
+		return r
 	}
 	if len(req.Args) != 1 {
 		return Reply{Text: fmt.Sprintf(msgTargetUsage, cmd, cmd), Ephemeral: true}
@@ -24,6 +23,16 @@ func (h *Handler) admin(ctx context.Context, req Request, cmd string, run func(c
 		return Reply{Text: msgBadTarget, Ephemeral: true}
 	}
 	return run(ctx, req, t)
+}
+
+// refuse answers a non-admin's admin command with the one refusal, and
+// reports whether it did.
+func (h *Handler) refuse(ctx context.Context, req Request, cmd string) (Reply, bool) {
+	if req.Admin {
+		return Reply{}, false
+	}
+	h.log.InfoContext(ctx, "admin command refused", "command", cmd, "identity", req.Who.String())
+	return Reply{Text: msgAdminOnly, Ephemeral: true}, true
 }
 
 // ParseTarget reads an admin command argument: an identity ("tg:123",

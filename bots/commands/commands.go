@@ -85,7 +85,14 @@ func ActivateData(key string) string { return dataActivate + key }
 
 // Options configures a Handler.
 type Options struct {
-	Shop     Shop
+	Shop Shop
+	// Admin runs /grant, /extend, /resethwid, /stats, /audit, /failed,
+	// /replay and /sync; Account runs /transfer and the billing button of
+	// /license. When nil, Shop is used if it implements them; otherwise
+	// those commands answer that they are not available (they stay in
+	// Menu, so set-up tools publish the full menu).
+	Admin    Admin
+	Account  Account
 	Products []config.Product
 	Gated    []config.GatedCommand
 	// Classify maps an error returned by Shop to a Problem. Nil, or a
@@ -108,6 +115,8 @@ type Options struct {
 // besides its configuration.
 type Handler struct {
 	shop     Shop
+	ops      Admin
+	account  Account
 	products []config.Product
 	byID     map[string]config.Product
 	gated    map[string]config.GatedCommand
@@ -124,7 +133,17 @@ var commandName = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
 // must not shadow one.
 func builtin(name string) bool {
 	switch name {
-	case "start", "buy", "activate", "license", "licenses", "help", "revoke", "lookup":
+	case "start", "buy", "activate", "license", "licenses", "help", "transfer":
+		return true
+	}
+	return AdminCommand(name)
+}
+
+// AdminCommand reports whether name is one of the admin commands, which
+// adapters hide from members (Discord) and refuse without a core call.
+func AdminCommand(name string) bool {
+	switch name {
+	case "revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync":
 		return true
 	}
 	return false
@@ -137,6 +156,8 @@ func New(opts Options) (*Handler, error) {
 	}
 	h := &Handler{
 		shop:     opts.Shop,
+		ops:      opts.Admin,
+		account:  opts.Account,
 		products: opts.Products,
 		byID:     make(map[string]config.Product, len(opts.Products)),
 		gated:    make(map[string]config.GatedCommand, len(opts.Gated)),
@@ -145,6 +166,12 @@ func New(opts Options) (*Handler, error) {
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if a, ok := opts.Shop.(Admin); ok && h.ops == nil {
+		h.ops = a
+	}
+	if a, ok := opts.Shop.(Account); ok && h.account == nil {
+		h.account = a
 	}
 	for _, p := range opts.Products {
 		if _, dup := h.byID[p.ID]; dup {
@@ -188,10 +215,14 @@ func (h *Handler) Handle(ctx context.Context, req Request) Reply {
 		return h.licenses(ctx, req)
 	case "help":
 		return h.help(req)
+	case "transfer":
+		return h.transfer(ctx, req)
 	case "revoke":
 		return h.admin(ctx, req, cmd, h.revoke)
 	case "lookup":
 		return h.admin(ctx, req, cmd, h.lookup)
+	case "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync":
+		return h.adminOp(ctx, req, cmd)
 	}
 	if g, ok := h.gated[cmd]; ok {
 		return h.gatedCommand(ctx, req, cmd, g)
@@ -224,6 +255,8 @@ func (h *Handler) start(ctx context.Context, req Request) Reply {
 		return h.licenses(ctx, req)
 	case payload == "activate":
 		return Reply{Text: msgActivateUsage, Ephemeral: true}
+	case payload == "transfer":
+		return Reply{Text: msgTransferUsage, Ephemeral: true}
 	case strings.HasPrefix(payload, "cmd_"):
 		name := strings.TrimPrefix(payload, "cmd_")
 		if g, ok := h.gated[name]; ok {
@@ -242,13 +275,19 @@ func (h *Handler) start(ctx context.Context, req Request) Reply {
 func (h *Handler) help(req Request) Reply {
 	var b strings.Builder
 	b.WriteString(msgHelpHeader)
-	for _, e := range h.Menu(req.Admin) {
+	userCount := len(h.Menu(false))
+	for i, e := range h.Menu(req.Admin) {
+		if i == userCount {
+			b.WriteString("\n\n" + msgHelpAdminHeader)
+		}
 		b.WriteByte('\n')
-		switch e.Command {
-		case "activate":
+		switch args := helpArgs(e.Command); {
+		case e.Command == "activate":
 			b.WriteString(msgHelpActivateLine)
-		case "revoke", "lookup":
+		case e.Command == "revoke" || e.Command == "lookup":
 			fmt.Fprintf(&b, msgHelpTargetLine, e.Command, e.Description)
+		case args != "":
+			fmt.Fprintf(&b, msgHelpArgsLine, e.Command, args, e.Description)
 		default:
 			fmt.Fprintf(&b, msgHelpLine, e.Command, plain(e.Description))
 		}
@@ -273,9 +312,20 @@ func (h *Handler) Menu(admin bool) []MenuEntry {
 	for _, name := range h.gatedCmd {
 		m = append(m, MenuEntry{name, descGated})
 	}
-	m = append(m, MenuEntry{"help", descHelp})
+	m = append(m, MenuEntry{"transfer", descTransfer}, MenuEntry{"help", descHelp})
 	if admin {
-		m = append(m, MenuEntry{"revoke", descRevoke}, MenuEntry{"lookup", descLookup})
+		m = append(m,
+			MenuEntry{"revoke", descRevoke},
+			MenuEntry{"lookup", descLookup},
+			MenuEntry{"grant", descGrant},
+			MenuEntry{"extend", descExtend},
+			MenuEntry{"resethwid", descReset},
+			MenuEntry{"stats", descStats},
+			MenuEntry{"audit", descAudit},
+			MenuEntry{"failed", descFailed},
+			MenuEntry{"replay", descReplay},
+			MenuEntry{"sync", descSync},
+		)
 	}
 	return m
 }

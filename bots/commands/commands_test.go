@@ -345,7 +345,7 @@ func TestUnknownCommandsAndMenu(t *testing.T) {
 		t.Errorf("stale button = %q", r.Text)
 	}
 	user, admin := h.Menu(false), h.Menu(true)
-	if len(admin) != len(user)+2 || user[3].Command != "premium" {
+	if len(admin) != len(user)+10 || user[3].Command != "premium" || user[4].Command != "transfer" {
 		t.Errorf("menu = %+v / %+v", user, admin)
 	}
 	if r := h.Handle(ctx, Request{Command: "help", Admin: true, Private: true}); !strings.Contains(r.Text, "/revoke KEY|tg:ID") {

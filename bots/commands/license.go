@@ -74,8 +74,57 @@ func (h *Handler) licenses(ctx context.Context, req Request) Reply {
 			b.WriteString("\n" + msgLicenseNotHere)
 			rows = append(rows, []Button{{Label: fmt.Sprintf(msgActivateButton, name), Data: ActivateData(l.Key)}})
 		}
+		if url := h.billingLink(ctx, req, l); url != "" {
+			rows = append(rows, []Button{{Label: fmt.Sprintf(msgManageButton, name), URL: url}})
+		}
 	}
 	return Reply{Text: b.String(), Buttons: rows, Ephemeral: true, Sensitive: true}
+}
+
+// billingLink is the billing page of a subscription license the asker
+// pays for, or "" when there is none. A failure only costs the button:
+// the list of licenses matters more and is still shown.
+func (h *Handler) billingLink(ctx context.Context, req Request, l License) string {
+	if !l.Billing || l.Status == StatusRevoked || h.account == nil {
+		return ""
+	}
+	url, err := h.account.BillingLink(ctx, req.Who, l.Key)
+	if err != nil {
+		h.log.WarnContext(ctx, "billing portal link not created", "identity", req.Who.String(), "key", maskKey(l.Key), "err", err)
+		return ""
+	}
+	return url
+}
+
+// transfer is /transfer KEY: the holder frees every slot of the key to
+// activate it on another account. Like /activate, it only runs where no
+// one else reads the key.
+func (h *Handler) transfer(ctx context.Context, req Request) Reply {
+	key := strings.TrimSpace(strings.Join(req.Args, " "))
+	if !req.Private {
+		if key == "" {
+			return goPrivate(msgGoPrivate, "transfer")
+		}
+		r := goPrivate(msgGoPrivateMove, "transfer")
+		r.DeleteRequest = true
+		return r
+	}
+	if key == "" {
+		return Reply{Text: msgTransferUsage, Ephemeral: true}
+	}
+	if h.account == nil {
+		return Reply{Text: msgUnavailable, Ephemeral: true}
+	}
+	remaining, err := h.account.Transfer(ctx, req.Who, key)
+	if err != nil {
+		return h.fail(ctx, "transfer "+maskKey(key), err)
+	}
+	h.log.InfoContext(ctx, "key transferred", "identity", req.Who.String(), "key", maskKey(key), "remaining", remaining)
+	next := msgTransferLast
+	if remaining > 0 {
+		next = fmt.Sprintf(msgTransferLeft, remaining)
+	}
+	return Reply{Text: fmt.Sprintf(msgTransferred, maskKey(strings.ToUpper(key))) + "\n" + next, Ephemeral: true}
 }
 
 func (h *Handler) nameOf(productID string) string {

@@ -69,6 +69,12 @@ const (
 	// KindNotConfirmed: the change is done in the shop but the license
 	// server did not confirm it; repeating is safe.
 	KindNotConfirmed
+	// KindUnknownEvent: no stored payment event has that id (/replay).
+	KindUnknownEvent
+	// KindNotReplayable: the event was handled successfully already.
+	KindNotReplayable
+	// KindReplayFailed: the replayed event failed again.
+	KindReplayFailed
 )
 
 // Problem is what Options.Classify reports about an error: its Kind and the
@@ -110,6 +116,14 @@ const (
 	OptionKey        = "Your license key"
 	OptionTargetKey  = "License key, or a user written tg:123 or discord:456"
 	OptionTargetUser = "The Discord user"
+	OptionGrantUser  = "The Discord user who gets the license"
+	OptionIdentity   = "Or any account, written tg:123 or discord:456"
+	OptionGrantProd  = "The product to give"
+	OptionAdminKey   = "The license key"
+	OptionDuration   = "How much longer, e.g. 30d, 2w or 72h"
+	OptionCount      = "How many entries to show (1-50, default 10)"
+	OptionEvent      = "The Stripe event id (evt_...), as /failed lists it"
+	OptionMoveKey    = "The license key to move"
 )
 
 const (
@@ -151,6 +165,37 @@ const (
 	msgHelpLine         = "/%s — %s"
 	msgHelpActivateLine = "/activate KEY — activate a license on this account"
 	msgHelpTargetLine   = "/%s KEY|tg:ID — %s"
+	msgHelpArgsLine     = "/%s %s — %s"
+	msgManageButton     = "Manage subscription: %s"
+	msgGoPrivateMove    = "Never post a license key in a group. I removed your message if I could. Send `/transfer KEY` in our private chat instead."
+	msgUnavailable      = "This command is not available right now."
+
+	msgTransferUsage  = "Send the key to move like this: `/transfer ABCD-EFGH-IJKL-MNOP`. It frees the key so you can activate it on another account."
+	msgTransferred    = "Key `%s` is free again: every account that used it, this one included, was signed out. Send `/activate KEY` from the account that should use it now."
+	msgTransferLeft   = "You can move this key %d more time(s) for now."
+	msgTransferLast   = "That was the last move allowed for now; /transfer will tell you when the next one is possible."
+	msgGrantUsage     = "Usage: `/grant USER PRODUCT`, USER written `tg:123` or `discord:456`. Products: %s."
+	msgGrantNoProduct = "There is no product `%s`. Products: %s."
+	msgGranted        = "Granted %s to %s: key `%s`. %s\nThe key was sent to them; they also see it with /license."
+	msgExtendUsage    = "Usage: `/extend KEY DURATION`, e.g. `/extend ABCD-EFGH-IJKL-MNOP 30d`. DURATION is days (`30d`), weeks (`2w`) or hours and minutes (`72h`, `90m`), at most 100 years."
+	msgExtended       = "Extended `%s` (%s) by %s. %s The owner was told."
+	msgKeyUsage       = "Usage: `/%s KEY`."
+	msgResetHWID      = "Every slot of `%s` (%s) is free again. Accounts that used it lost access, were told, and can activate again."
+	msgCountUsage     = "Usage: `/%s` or `/%s N` with N from 1 to 50."
+	msgStats          = "Shop figures:\nOrders: %d%s\nLicenses: %d active, %d revoked\nActivations: %d on %d account(s)\nStripe events: %d pending, %d failed\nLicense server: %d validation(s), %d heartbeat(s), about %s credit(s) spent"
+	msgAuditEmpty     = "The audit log is empty."
+	msgAuditHeader    = "Last %d audit entries, newest first:"
+	msgAuditLine      = "• %s — `%s` %s%s"
+	msgFailedEmpty    = "No failed Stripe events. Nothing to replay."
+	msgFailedHeader   = "Failed Stripe events, newest first:"
+	msgFailedLine     = "• `%s` %s — %d attempt(s), received %s\n  Last error: %s"
+	msgFailedFooter   = "Fix the cause (e.g. the product in config.toml), then `/replay EVENT_ID`."
+	msgReplayUsage    = "Usage: `/replay EVENT_ID`, e.g. `/replay evt_1ABC`. `/failed` lists the failed events."
+	msgReplayed       = "Replayed `%s` (%s): it is no longer failed."
+	msgReplayRetry    = "Replayed `%s` (%s), but it failed again: %s\nIt is retried automatically at %s."
+	msgReplayFailed   = "Replayed `%s` (%s), but it failed again: %s\nFix the cause, then replay it once more."
+	msgSynced         = "Synced roles and chat access of %d account(s)."
+	msgSyncedPartly   = "Synced roles and chat access of %d account(s), but some changes failed; the logs name them. Check the bot's permissions and run /sync again."
 )
 
 // Descriptions used both in /help and in the platforms' command menus.
@@ -163,7 +208,34 @@ const (
 	descRevoke   = "Revoke a license (admins)"
 	descLookup   = "Look up a license (admins)"
 	descGated    = "Members only"
+	descTransfer = "Move your license to another account"
+	descGrant    = "Give a license without payment (admins)"
+	descExtend   = "Extend a license (admins)"
+	descReset    = "Free every slot of a license (admins)"
+	descStats    = "Sales, licenses and credits spent (admins)"
+	descAudit    = "Recent admin actions (admins)"
+	descFailed   = "Stripe events that failed (admins)"
+	descReplay   = "Process a Stripe event again (admins)"
+	descSync     = "Repair roles and chat access for everyone (admins)"
 )
+
+// helpArgs is the argument syntax /help shows after a command, "" for
+// none.
+func helpArgs(cmd string) string {
+	switch cmd {
+	case "transfer", "resethwid":
+		return "KEY"
+	case "extend":
+		return "KEY DURATION"
+	case "grant":
+		return "tg:ID PRODUCT"
+	case "audit", "failed":
+		return "[N]"
+	case "replay":
+		return "EVENT_ID"
+	}
+	return ""
+}
 
 // problemText is the message for each Kind. KindUnknown, and any Kind this
 // switch does not list, gets the generic apology.
@@ -212,6 +284,12 @@ func problemText(p Problem) string {
 		return fmt.Sprintf("This key was moved %d time(s) recently, the most allowed. Please try again %s.", p.Limit, waitText(p.RetryAfter))
 	case KindNotConfirmed:
 		return "Done here, but the license server has not confirmed it yet. Running the command again is safe."
+	case KindUnknownEvent:
+		return "No Stripe event with that id is stored. `/failed` lists the failed ones."
+	case KindNotReplayable:
+		return "That event was already handled successfully; there is nothing to replay."
+	case KindReplayFailed:
+		return "The event failed again. `/failed` shows why; fix the cause, then replay it once more."
 	}
 	return TextInternalError
 }

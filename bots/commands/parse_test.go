@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -87,4 +88,31 @@ func TestParseTarget(t *testing.T) {
 	if got := maskKey("ABCD-EFGH-IJKL-MNOP"); got != "ABCD-…-MNOP" {
 		t.Errorf("maskKey = %q", got)
 	}
+}
+
+func TestParseExtension(t *testing.T) {
+	for in, want := range map[string]time.Duration{
+		"30d": 30 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "72h": 72 * time.Hour, "90m": 90 * time.Minute,
+		"1h30m": 90 * time.Minute, " 7D ": 7 * 24 * time.Hour, "36500d": 36500 * 24 * time.Hour,
+	} {
+		if got, ok := ParseExtension(in); !ok || got != want {
+			t.Errorf("ParseExtension(%q) = %v, %v; want %v", in, got, ok, want)
+		}
+	}
+	for _, in := range []string{"", "d", "w", "0d", "-1d", "1.5d", "1y", "36501d", "9223372036854775807w", "1e9h", "-5m", "soon"} {
+		if got, ok := ParseExtension(in); ok {
+			t.Errorf("ParseExtension(%q) = %v, accepted", in, got)
+		}
+	}
+}
+
+func FuzzParseExtension(f *testing.F) {
+	for _, s := range []string{"30d", "2w", "72h", "-1d", "99999999999w"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, ok := ParseExtension(s); ok && (d <= 0 || d > maxExtension) {
+			t.Fatalf("ParseExtension(%q) = %v", s, d)
+		}
+	})
 }

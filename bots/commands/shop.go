@@ -82,6 +82,10 @@ type License struct {
 	MaxSlots  int
 	// Activated is true when the asking identity holds a slot of the key.
 	Activated bool
+	// Billing is true when the asking identity pays for the license by
+	// subscription: /license offers a button to manage it
+	// (Account.BillingLink).
+	Billing bool
 }
 
 // LicenseDetails is what an admin's /lookup shows about one license.
@@ -97,4 +101,91 @@ type LicenseDetails struct {
 	// RemoteUnavailable is set when it could not be asked.
 	RemoteStatus      string
 	RemoteUnavailable bool
+}
+
+// Admin is what the admin commands beyond /revoke and /lookup need. It is
+// a second interface, not more methods on Shop, so the buyer-facing core
+// stays small and set-up tools (which only publish menus) need not fake
+// it. Options.Admin sets it; when nil and Shop implements Admin, Shop is
+// used. Every method that changes something takes the acting admin for
+// the audit log.
+type Admin interface {
+	// Grant issues a license of productID to who without payment and
+	// delivers it to them.
+	Grant(ctx context.Context, actor, who identity.Identity, productID string) (License, error)
+	// Extend moves the license's end by `by` (from now if it has passed).
+	Extend(ctx context.Context, actor identity.Identity, key string, by time.Duration) (License, error)
+	// ResetHWID frees every slot of the key; former holders lose access.
+	ResetHWID(ctx context.Context, actor identity.Identity, key string) (License, error)
+	// Stats counts sales, licenses, activations, events and credits.
+	Stats(ctx context.Context) (Stats, error)
+	// Audit lists the last n audit entries, newest first.
+	Audit(ctx context.Context, n int) ([]AuditEntry, error)
+	// FailedEvents lists up to n payment events that could not be
+	// fulfilled, newest first.
+	FailedEvents(ctx context.Context, n int) ([]Event, error)
+	// Replay handles the stored event again and returns it as saved
+	// afterwards (also with an error, when it is known).
+	Replay(ctx context.Context, actor identity.Identity, eventID string) (Event, error)
+	// SyncAll re-grants and removes roles and chat access for everyone
+	// and returns how many accounts it checked; the error joins the
+	// accounts that could not be synced.
+	SyncAll(ctx context.Context, actor identity.Identity) (int, error)
+}
+
+// Account is the self-service of license holders: moving a key to another
+// account and managing a subscription's billing. Options.Account sets it;
+// when nil and Shop implements Account, Shop is used.
+type Account interface {
+	// Transfer frees every slot of key, which who owns or holds, so it can
+	// be activated on another account; it returns how many more moves the
+	// limit allows now.
+	Transfer(ctx context.Context, who identity.Identity, key string) (remaining int, err error)
+	// BillingLink returns a short-lived page where who manages the
+	// subscription that pays for key (License.Billing).
+	BillingLink(ctx context.Context, who identity.Identity, key string) (url string, err error)
+}
+
+// Stats are the figures of /stats.
+type Stats struct {
+	// Orders counts paid and pending orders; OrdersByStatus splits them
+	// ("fulfilled", "pending", "revoked", "ended").
+	Orders          int
+	OrdersByStatus  map[string]int
+	ActiveLicenses  int
+	RevokedLicenses int
+	// Activations counts account-key bindings, Holders distinct accounts.
+	Activations int
+	Holders     int
+	// EventsPending and EventsFailed count stored payment events.
+	EventsPending int
+	EventsFailed  int
+	// Validations and Heartbeats count license-server calls that cost
+	// credits; CreditsEstimate is what they cost.
+	Validations     int64
+	Heartbeats      int64
+	CreditsEstimate float64
+}
+
+// AuditEntry is one recorded admin action. Target carries masked keys only.
+type AuditEntry struct {
+	Time   time.Time
+	Actor  string
+	Action string
+	Target string
+	Detail string
+}
+
+// Event is a stored payment-provider event as /failed and /replay show it.
+type Event struct {
+	ID   string
+	Type string
+	// State is "pending", "done", "failed" or "ignored".
+	State     string
+	Attempts  int
+	LastError string
+	// ReceivedAt is when it arrived; NextAttemptAt, for a pending event,
+	// when it is retried.
+	ReceivedAt    time.Time
+	NextAttemptAt time.Time
 }

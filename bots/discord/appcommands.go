@@ -14,10 +14,11 @@ import (
 const maxChoices = 25
 
 // RegisterCommands replaces the guild's slash commands with the shop's:
-// /buy, /activate, /license, every gated command, /help, and the admin
-// commands /revoke and /lookup, hidden from everyone but server admins
-// (default_member_permissions "0") and still checked here against
-// admin_role_ids and admin_user_ids. Guild commands update at once, unlike
+// /buy, /activate, /license, every gated command, /transfer, /help, and
+// the admin commands (/revoke, /lookup, /grant, /extend, /resethwid,
+// /stats, /audit, /failed, /replay, /sync), hidden from everyone but
+// server admins (default_member_permissions "0") and still checked here
+// against admin_role_ids and admin_user_ids. Guild commands update at once, unlike
 // global ones. `shopbot setup discord` calls it too.
 func (b *Bot) RegisterCommands(ctx context.Context) error {
 	cmds := b.applicationCommands()
@@ -39,48 +40,83 @@ func (b *Bot) RegisterCommands(ctx context.Context) error {
 }
 
 // applicationCommands builds the command list from the same menu the
-// Telegram adapter registers.
+// Telegram adapter registers, with each command's options. Admin commands
+// are hidden from everyone but server admins (default_member_permissions
+// "0"); the handler still checks every caller.
 func (b *Bot) applicationCommands() []*discordgo.ApplicationCommand {
-	adminOnly := int64(0)
 	var out []*discordgo.ApplicationCommand
 	for _, e := range b.cmds.Menu(true) {
 		c := &discordgo.ApplicationCommand{
 			Name:        e.Command,
 			Description: truncateRunes(e.Description, 100),
 			Type:        discordgo.ChatApplicationCommand,
-			Options:     []*discordgo.ApplicationCommandOption{},
+			Options:     b.commandOptions(e.Command),
 		}
-		switch e.Command {
-		case "buy":
-			c.Options = append(c.Options, b.productOption())
-		case "activate":
-			c.Options = append(c.Options, &discordgo.ApplicationCommandOption{
-				Type: discordgo.ApplicationCommandOptionString, Name: "key",
-				Description: commands.OptionKey, Required: true, MaxLength: 200,
-			})
-		case "revoke", "lookup":
+		if commands.AdminCommand(e.Command) {
+			adminOnly := int64(0)
 			c.DefaultMemberPermissions = &adminOnly
-			c.Options = append(c.Options,
-				&discordgo.ApplicationCommandOption{
-					Type: discordgo.ApplicationCommandOptionString, Name: "key",
-					Description: commands.OptionTargetKey, MaxLength: 200,
-				},
-				&discordgo.ApplicationCommandOption{
-					Type: discordgo.ApplicationCommandOptionUser, Name: "user",
-					Description: commands.OptionTargetUser,
-				})
 		}
 		out = append(out, c)
 	}
 	return out
 }
 
-// productOption is /buy's product: a fixed choice list, or autocomplete
-// past Discord's 25 choices. It is optional: /buy alone shows the catalog.
-func (b *Bot) productOption() *discordgo.ApplicationCommandOption {
+// commandOptions are a command's options. Discord wants required options
+// before optional ones; the handler reads /grant's and /extend's
+// arguments in any order, because Discord sends them as filled in.
+func (b *Bot) commandOptions(name string) []*discordgo.ApplicationCommandOption {
+	str := func(name, desc string, required bool) *discordgo.ApplicationCommandOption {
+		return &discordgo.ApplicationCommandOption{
+			Type: discordgo.ApplicationCommandOptionString, Name: name,
+			Description: desc, Required: required, MaxLength: 200,
+		}
+	}
+	opts := []*discordgo.ApplicationCommandOption{}
+	switch name {
+	case "buy":
+		opts = append(opts, b.productOption(commands.OptionProduct, false))
+	case "activate":
+		opts = append(opts, str("key", commands.OptionKey, true))
+	case "transfer":
+		opts = append(opts, str("key", commands.OptionMoveKey, true))
+	case "revoke", "lookup":
+		opts = append(opts,
+			str("key", commands.OptionTargetKey, false),
+			&discordgo.ApplicationCommandOption{
+				Type: discordgo.ApplicationCommandOptionUser, Name: "user",
+				Description: commands.OptionTargetUser,
+			})
+	case "grant":
+		opts = append(opts,
+			b.productOption(commands.OptionGrantProd, true),
+			&discordgo.ApplicationCommandOption{
+				Type: discordgo.ApplicationCommandOptionUser, Name: "user",
+				Description: commands.OptionGrantUser,
+			},
+			str("identity", commands.OptionIdentity, false))
+	case "extend":
+		opts = append(opts, str("key", commands.OptionAdminKey, true), str("duration", commands.OptionDuration, true))
+	case "resethwid":
+		opts = append(opts, str("key", commands.OptionAdminKey, true))
+	case "replay":
+		opts = append(opts, str("event", commands.OptionEvent, true))
+	case "audit", "failed":
+		least, most := 1.0, 50.0
+		opts = append(opts, &discordgo.ApplicationCommandOption{
+			Type: discordgo.ApplicationCommandOptionInteger, Name: "n",
+			Description: commands.OptionCount, MinValue: &least, MaxValue: most,
+		})
+	}
+	return opts
+}
+
+// productOption is the product of /buy (optional: /buy alone shows the
+// catalog) and /grant (required): a fixed choice list, or autocomplete
+// past Discord's 25 choices.
+func (b *Bot) productOption(desc string, required bool) *discordgo.ApplicationCommandOption {
 	o := &discordgo.ApplicationCommandOption{
 		Type: discordgo.ApplicationCommandOptionString, Name: "product",
-		Description: commands.OptionProduct,
+		Description: desc, Required: required,
 	}
 	if len(b.products) > maxChoices {
 		o.Autocomplete = true

@@ -109,7 +109,7 @@ func (s *shop) Activate(ctx context.Context, who identity.Identity, key string) 
 
 func (s *shop) Licenses(_ context.Context, who identity.Identity) ([]commands.License, error) {
 	s.record("licenses " + who.String())
-	return []commands.License{{Key: key, ProductID: "pro-monthly", Status: commands.StatusActive, SlotsUsed: 1, MaxSlots: 2, Activated: true}}, nil
+	return []commands.License{{Key: key, ProductID: "pro-monthly", Status: commands.StatusActive, SlotsUsed: 1, MaxSlots: 2, Activated: true, Billing: true}}, nil
 }
 
 func (s *shop) Check(ctx context.Context, who identity.Identity, ids ...string) error {

@@ -2,7 +2,9 @@ package discord
 
 import (
 	"context"
+	"math"
 	"runtime/debug"
+	"strconv"
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
@@ -113,11 +115,12 @@ func (b *Bot) quick(req commands.Request) bool {
 		return true
 	case "buy":
 		return len(req.Args) == 0
-	case "revoke", "lookup":
+	case "activate", "license", "licenses", "start", "transfer":
+		return false
+	}
+	if commands.AdminCommand(req.Command) {
 		// Refused for non-admins without any call.
 		return !req.Admin
-	case "activate", "license", "licenses", "start":
-		return false
 	}
 	// Gated commands ask the gate; unknown names get a quick "unknown".
 	return !b.known[req.Command]
@@ -125,7 +128,7 @@ func (b *Bot) quick(req commands.Request) bool {
 
 // optionArgs flattens slash-command options into Request.Args, in order:
 // strings as typed, users as discord:<id> so commands.ParseTarget reads
-// them as identities.
+// them as identities, integers in decimal.
 func optionArgs(opts []*discordgo.ApplicationCommandInteractionDataOption) []string {
 	var args []string
 	for _, o := range opts {
@@ -140,6 +143,11 @@ func optionArgs(opts []*discordgo.ApplicationCommandInteractionDataOption) []str
 		case discordgo.ApplicationCommandOptionString:
 			if s, ok := o.Value.(string); ok && strings.TrimSpace(s) != "" {
 				args = append(args, strings.TrimSpace(s))
+			}
+		case discordgo.ApplicationCommandOptionInteger:
+			// JSON numbers decode as float64.
+			if f, ok := o.Value.(float64); ok && f == math.Trunc(f) && math.Abs(f) < 1e15 {
+				args = append(args, strconv.FormatInt(int64(f), 10))
 			}
 		}
 	}
@@ -182,7 +190,7 @@ func (b *Bot) autocomplete(data discordgo.ApplicationCommandInteractionData) *di
 	}
 	typed = strings.ToLower(strings.TrimSpace(typed))
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
-	if strings.ToLower(data.Name) == "buy" {
+	if name := strings.ToLower(data.Name); name == "buy" || name == "grant" {
 		for _, p := range b.products {
 			name := productName(p.ID, p.Name)
 			if typed != "" && !strings.Contains(strings.ToLower(name), typed) && !strings.Contains(p.ID, typed) {

@@ -33,8 +33,40 @@ func TestStartShowsCatalogAndMenu(t *testing.T) {
 	for _, c := range e.tg.MyCommands("default") {
 		menu = append(menu, c.Command)
 	}
-	if !slices.Equal(menu, []string{"buy", "activate", "license", "premium", "help"}) {
+	if !slices.Equal(menu, []string{"buy", "activate", "license", "premium", "transfer", "help"}) {
 		t.Errorf("menu = %q", menu)
+	}
+}
+
+// TestAdminMenu: an admin who opened the bot gets the admin commands in
+// their chat's menu; everyone else's menu stays without them.
+func TestAdminMenu(t *testing.T) {
+	e := start(t, telegram.ModePolling)
+	e.say(t, admin, admin.ID, "/help")
+	if err := e.bot.Setup(waitCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	var menu []string
+	for _, c := range e.tg.MyCommands("chat:7") {
+		menu = append(menu, c.Command)
+	}
+	want := []string{"buy", "activate", "license", "premium", "transfer", "help",
+		"revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync"}
+	if !slices.Equal(menu, want) {
+		t.Errorf("admin menu = %q", menu)
+	}
+	for _, c := range e.tg.MyCommands("default") {
+		if c.Command == "grant" || c.Command == "sync" {
+			t.Errorf("default menu has /%s", c.Command)
+		}
+	}
+	// The shop behind this bot offers no admin operations: the command is
+	// known, refused for members, and unavailable for admins.
+	if m := e.say(t, buyer, buyer.ID, "/stats"); m.Text != "This command is for admins." {
+		t.Errorf("member /stats = %q", m.Text)
+	}
+	if m := e.say(t, admin, admin.ID, "/stats"); m.Text != "This command is not available right now." {
+		t.Errorf("admin /stats without operations = %q", m.Text)
 	}
 }
 

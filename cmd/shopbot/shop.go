@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/checkout"
+	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/licensing"
 	"github.com/shopbot/shopbot/store"
@@ -22,9 +26,19 @@ type shop struct {
 	worker   *checkout.Worker
 	db       *store.DB
 	now      func() time.Time
+	// billingReturn is where the Stripe Billing Portal's return link
+	// leads; empty uses the portal's default from the Stripe Dashboard.
+	billingReturn string
+	// log records what the chat cannot show (an audit entry not written);
+	// nil discards.
+	log *slog.Logger
 }
 
-var _ commands.Shop = (*shop)(nil)
+var (
+	_ commands.Shop    = (*shop)(nil)
+	_ commands.Admin   = (*shop)(nil)
+	_ commands.Account = (*shop)(nil)
+)
 
 func (s *shop) CheckoutLink(ctx context.Context, who identity.Identity, productID string) (string, error) {
 	return s.sessions.Link(ctx, who, productID)
@@ -125,6 +139,147 @@ func (s *shop) Lookup(ctx context.Context, t commands.Target) ([]commands.Licens
 	return out, nil
 }
 
+func (s *shop) Transfer(ctx context.Context, who identity.Identity, key string) (int, error) {
+	return s.lic.Transfer(ctx, who, key)
+}
+
+// BillingLink opens the Stripe Billing Portal for the subscription that
+// pays for key, when who is the buyer who pays for it.
+func (s *shop) BillingLink(ctx context.Context, who identity.Identity, key string) (string, error) {
+	infos, err := s.lic.Licenses(ctx, who)
+	if err != nil {
+		return "", err
+	}
+	key = strings.ToUpper(strings.TrimSpace(key))
+	for _, in := range infos {
+		if in.License.Key == key && billable(in, who) {
+			return s.sessions.PortalLink(ctx, in.Order.CustomerID, s.billingReturn)
+		}
+	}
+	return "", licensing.ErrNotHolder
+}
+
+func (s *shop) Grant(ctx context.Context, actor, who identity.Identity, productID string) (commands.License, error) {
+	l, err := s.lic.Grant(ctx, actor.String(), who, productID)
+	if err != nil {
+		return commands.License{}, err
+	}
+	return s.license(licensing.Info{License: l}, identity.Identity{}), nil
+}
+
+func (s *shop) Extend(ctx context.Context, actor identity.Identity, key string, by time.Duration) (commands.License, error) {
+	l, err := s.lic.Extend(ctx, actor.String(), key, by)
+	if err != nil {
+		return commands.License{}, err
+	}
+	return s.license(licensing.Info{License: l}, identity.Identity{}), nil
+}
+
+func (s *shop) ResetHWID(ctx context.Context, actor identity.Identity, key string) (commands.License, error) {
+	l, err := s.lic.ResetHWID(ctx, actor.String(), key)
+	if err != nil {
+		return commands.License{}, err
+	}
+	return s.license(licensing.Info{License: l}, identity.Identity{}), nil
+}
+
+// Stats joins the store's record counts with licensing's credit counters.
+func (s *shop) Stats(ctx context.Context) (commands.Stats, error) {
+	db, err := s.db.Stats(ctx)
+	if err != nil {
+		return commands.Stats{}, err
+	}
+	ls, err := s.lic.Stats(ctx)
+	if err != nil {
+		return commands.Stats{}, err
+	}
+	byStatus := make(map[string]int, len(db.OrdersByStatus))
+	for st, n := range db.OrdersByStatus {
+		byStatus[string(st)] = n
+	}
+	return commands.Stats{
+		Orders:          db.Orders,
+		OrdersByStatus:  byStatus,
+		ActiveLicenses:  ls.ActiveLicenses,
+		RevokedLicenses: ls.RevokedLicenses,
+		Activations:     ls.Activations,
+		Holders:         ls.Holders,
+		EventsPending:   db.EventsByState[store.EventPending],
+		EventsFailed:    db.EventsByState[store.EventFailed],
+		Validations:     ls.Validations,
+		Heartbeats:      ls.Heartbeats,
+		CreditsEstimate: ls.CreditsEstimate,
+	}, nil
+}
+
+func (s *shop) Audit(ctx context.Context, n int) ([]commands.AuditEntry, error) {
+	entries, err := s.db.RecentAudit(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]commands.AuditEntry, len(entries))
+	for i, e := range entries {
+		out[i] = commands.AuditEntry{Time: e.Time, Actor: e.Actor, Action: e.Action, Target: e.Target, Detail: e.Detail}
+	}
+	return out, nil
+}
+
+func (s *shop) FailedEvents(ctx context.Context, n int) ([]commands.Event, error) {
+	evs, err := s.worker.Failed(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]commands.Event, len(evs))
+	for i, e := range evs {
+		out[i] = chatEvent(e)
+	}
+	return out, nil
+}
+
+// Replay runs the worker's replay and reads the event back, so the admin
+// sees why it failed again. The worker does not audit; the admin's replay
+// is recorded here once it was attempted.
+func (s *shop) Replay(ctx context.Context, actor identity.Identity, eventID string) (commands.Event, error) {
+	err := s.worker.Replay(ctx, eventID)
+	ev := commands.Event{ID: eventID}
+	if got, gerr := s.db.GetEvent(ctx, eventID); gerr == nil {
+		ev = chatEvent(got)
+	}
+	if err == nil || errors.Is(err, checkout.ErrReplayFailed) {
+		detail := "type " + ev.Type + ", now " + ev.State
+		if ev.LastError != "" {
+			detail += ": " + ev.LastError
+		}
+		s.audit(ctx, actor, "replay", eventID, detail)
+	}
+	return ev, err
+}
+
+func (s *shop) SyncAll(ctx context.Context, actor identity.Identity) (int, error) {
+	n, err := s.lic.SyncAll(ctx)
+	detail := fmt.Sprintf("%d account(s) synced", n)
+	if err != nil {
+		detail += "; some failed"
+	}
+	s.audit(ctx, actor, "sync", "", detail)
+	return n, err
+}
+
+// audit records an admin action the core does not record itself.
+func (s *shop) audit(ctx context.Context, actor identity.Identity, action, target, detail string) {
+	err := s.db.Audit(ctx, store.AuditEntry{Actor: actor.String(), Action: action, Target: target, Detail: detail})
+	if err != nil && s.log != nil {
+		s.log.Error("audit entry not written", "action", action, "err", err)
+	}
+}
+
+func chatEvent(e store.Event) commands.Event {
+	return commands.Event{
+		ID: e.ID, Type: e.Type, State: string(e.State), Attempts: e.Attempts,
+		LastError: e.LastError, ReceivedAt: e.ReceivedAt, NextAttemptAt: e.NextAttemptAt,
+	}
+}
+
 // license is the buyer-facing view of one license; viewer, when set, marks
 // whether they hold a slot of it.
 func (s *shop) license(in licensing.Info, viewer identity.Identity) commands.License {
@@ -149,8 +304,16 @@ func (s *shop) license(in licensing.Info, viewer identity.Identity) commands.Lic
 	}
 	if viewer.Platform != "" {
 		c.Activated = slices.ContainsFunc(in.Holders, func(a store.Activation) bool { return a.Identity == viewer })
+		c.Billing = billable(in, viewer)
 	}
 	return c
+}
+
+// billable reports whether who pays for the license by a subscription
+// whose Stripe customer is known, i.e. has a billing portal to open.
+func billable(in licensing.Info, who identity.Identity) bool {
+	o := in.Order
+	return o != nil && o.Mode == config.ModeSubscription && o.CustomerID != "" && in.License.Owner == who
 }
 
 // classify turns the core's errors into the chat's message kinds. Errors it
@@ -194,6 +357,9 @@ func classify(err error) commands.Problem {
 		// wrap both "not entitled" and "could not ask".
 		{licensing.ErrUnavailable, commands.KindUnavailable},
 		{store.ErrNotFound, commands.KindNotFound},
+		{checkout.ErrUnknownEvent, commands.KindUnknownEvent},
+		{checkout.ErrNotReplayable, commands.KindNotReplayable},
+		{checkout.ErrReplayFailed, commands.KindReplayFailed},
 		{checkout.ErrUnknownProduct, commands.KindUnknownProduct},
 		{checkout.ErrRateLimited, commands.KindRateLimited},
 		{checkout.ErrStripe, commands.KindPaymentUnavailable},

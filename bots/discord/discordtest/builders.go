@@ -22,13 +22,19 @@ type Option struct {
 
 // Option types.
 const (
-	OptionString = 3
-	OptionUser   = 6
+	OptionString  = 3
+	OptionInteger = 4
+	OptionUser    = 6
 )
 
 // StringOption is a string option, e.g. StringOption("key", "ABCD-…").
 func StringOption(name, value string) Option {
 	return Option{Name: name, Type: OptionString, Value: value}
+}
+
+// IntegerOption is an integer option.
+func IntegerOption(name string, n int) Option {
+	return Option{Name: name, Type: OptionInteger, Value: n}
 }
 
 // UserOption is a user option holding a user id.

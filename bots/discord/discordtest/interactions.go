@@ -31,6 +31,8 @@ type CommandOption struct {
 	Required     bool     `json:"required"`
 	Autocomplete bool     `json:"autocomplete"`
 	Choices      []Choice `json:"choices"`
+	MinValue     *float64 `json:"min_value"`
+	MaxValue     *float64 `json:"max_value"`
 }
 
 // Commands lists the guild commands of the last bulk overwrite.
@@ -58,7 +60,7 @@ func (s *Server) guildCommands(method, app, guild string, body []byte) (any, *ap
 			return nil, &errBadBody
 		}
 		for i := range cmds {
-			if cmds[i].Name == "" || cmds[i].Description == "" {
+			if cmds[i].Name == "" || cmds[i].Description == "" || !validOptions(cmds[i].Options) {
 				return nil, &errBadBody
 			}
 			cmds[i].ID = s.newIDLocked()
@@ -68,6 +70,20 @@ func (s *Server) guildCommands(method, app, guild string, body []byte) (any, *ap
 		return cmds, nil
 	}
 	return nil, &errNotFound
+}
+
+// validOptions applies Discord's rules that a bot can get wrong: a name
+// and a description of at most 100 characters, and required options
+// before optional ones.
+func validOptions(opts []CommandOption) bool {
+	optional := false
+	for _, o := range opts {
+		if o.Name == "" || o.Description == "" || len([]rune(o.Description)) > 100 || (o.Required && optional) {
+			return false
+		}
+		optional = optional || !o.Required
+	}
+	return true
 }
 
 // messageBody is what the bot sends as a message or interaction data.
