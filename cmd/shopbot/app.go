@@ -179,6 +179,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	// be the default return URL; the shop adapter is completed here,
 	// before anything receives input.
 	sh.sessions = sessions
+	sh.billingReturn = a.returnURL("", "/checkout/billing")
+	sh.log = log.With("part", "shop")
 
 	if err := a.routes(); err != nil {
 		return nil, err
@@ -230,6 +232,8 @@ func (a *app) routes() error {
 		"Thank you! Your license key is on its way to your chat. You can close this page."))
 	a.mux.HandleFunc("GET /checkout/cancel", returnPage("Payment cancelled",
 		"Nothing was charged. You can start again from the chat with /buy."))
+	a.mux.HandleFunc("GET /checkout/billing", returnPage("Billing updated",
+		"Your subscription settings are saved. You can close this page and return to the chat."))
 	return nil
 }
 
