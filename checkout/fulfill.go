@@ -224,8 +224,10 @@ func (w *Worker) licenseEnd(ctx context.Context, key string) time.Time {
 
 func purchaseText(p config.Product, key string, end time.Time) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Thank you for your purchase of %s! Your license key: %s\n", p.Name, key)
-	fmt.Fprintf(&b, "Tap Activate, or send /activate %s, to start using it.", key)
+	// How to activate differs by chat (a button in Telegram, a slash
+	// command in the Discord server): the adapters add it, because the
+	// notice carries the key as ActivateKey.
+	fmt.Fprintf(&b, "Thank you for your purchase of %s! Your license key: %s", p.Name, key)
 	if !end.IsZero() {
 		fmt.Fprintf(&b, "\nIt runs until %s.", end.UTC().Format("2006-01-02 15:04 MST"))
 	}

@@ -108,6 +108,9 @@ const (
 	// TextActivateInServer follows a key delivered by Discord direct
 	// message, where there is no one-tap Activate button.
 	TextActivateInServer = "To use it, run /activate in the server and paste this key."
+	// TextActivateInChat follows a key delivered in Telegram, whose
+	// message carries the Activate button.
+	TextActivateInChat = "Tap Activate below, or send /activate with the key, to start using it."
 	// TextRolePermission is the admin alert when Discord refused a role
 	// change (error 50013); both %s are the role id.
 	TextRolePermission = "I could not give or remove the Discord role %s: missing Manage Roles permission, or the bot's role is below the product role %s in Server Settings → Roles. Give the bot's role Manage Roles and drag it above every product role."

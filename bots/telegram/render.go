@@ -58,9 +58,11 @@ func renderNotice(text, key string) string {
 	}
 	k := escape(key)
 	if strings.Contains(out, k) {
-		return strings.ReplaceAll(out, k, "<code>"+k+"</code>")
+		out = strings.ReplaceAll(out, k, "<code>"+k+"</code>")
+	} else {
+		out += "\n\n<code>" + k + "</code>"
 	}
-	return out + "\n\n<code>" + k + "</code>"
+	return out + "\n" + escape(commands.TextActivateInChat)
 }
 
 func truncate(s string) string {
