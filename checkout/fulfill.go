@@ -11,6 +11,7 @@ import (
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/licensing"
+	"github.com/shopbot/shopbot/licensing/authforge"
 	"github.com/shopbot/shopbot/notify"
 	"github.com/shopbot/shopbot/store"
 )
@@ -174,10 +175,10 @@ func (w *Worker) issue(ctx context.Context, order store.Order, p config.Product,
 	}
 	out, err := w.store.AttachLicense(ctx, order.ID, lic)
 	if err != nil {
-		return store.Order{}, fmt.Errorf("attach license %s to order %s: %w", maskKey(lic.Key), order.ID, err)
+		return store.Order{}, fmt.Errorf("attach license %s to order %s: %w", authforge.MaskKey(lic.Key), order.ID, err)
 	}
 	w.log.Info("order fulfilled", "order", order.ID, "product", p.ID, "identity", order.Identity.String(),
-		"key", maskKey(lic.Key), "reconciled", reconcile)
+		"key", authforge.MaskKey(lic.Key), "reconciled", reconcile)
 	return out, nil
 }
 
@@ -192,7 +193,7 @@ func (w *Worker) deliver(ctx context.Context, order store.Order, p config.Produc
 	sendErr := w.notifier.Notify(ctx, order.Identity, n)
 	permanentFail := errors.Is(sendErr, notify.ErrUndeliverable) || errors.Is(sendErr, notify.ErrNoRoute)
 	if sendErr != nil && !permanentFail && attempt < w.deliverAtt {
-		return fmt.Errorf("deliver key %s to %s: %w", maskKey(order.LicenseKey), order.Identity, sendErr)
+		return fmt.Errorf("deliver key %s to %s: %w", authforge.MaskKey(order.LicenseKey), order.Identity, sendErr)
 	}
 	_, err := w.store.UpsertOrder(ctx, order.ID, func(o *store.Order, _ bool) error {
 		o.Delivered = sendErr == nil
@@ -204,9 +205,9 @@ func (w *Worker) deliver(ctx context.Context, order store.Order, p config.Produc
 	})
 	if sendErr != nil {
 		w.log.Warn("license key not delivered; the buyer can get it with /license", "order", order.ID,
-			"identity", order.Identity.String(), "key", maskKey(order.LicenseKey), "err", sendErr)
+			"identity", order.Identity.String(), "key", authforge.MaskKey(order.LicenseKey), "err", sendErr)
 	} else {
-		w.log.Info("license key delivered", "order", order.ID, "identity", order.Identity.String(), "key", maskKey(order.LicenseKey))
+		w.log.Info("license key delivered", "order", order.ID, "identity", order.Identity.String(), "key", authforge.MaskKey(order.LicenseKey))
 	}
 	if err != nil {
 		return fmt.Errorf("record delivery of order %s: %w", order.ID, err)

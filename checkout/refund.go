@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shopbot/shopbot/licensing/authforge"
 	"github.com/shopbot/shopbot/store"
 )
 
@@ -45,7 +46,7 @@ func (w *Worker) moneyBack(ctx context.Context, what, pi, chargeID string, full,
 	}
 	if !revoke {
 		w.alert(ctx, fmt.Sprintf("%s of order %s (%s, %s): the license %s is kept because %s is off.",
-			capital(what), order.ID, order.ProductID, order.Identity, maskKey(order.LicenseKey), key))
+			capital(what), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey), key))
 		return nil
 	}
 	wasRevoked := order.Status == store.OrderRevoked
@@ -62,7 +63,7 @@ func (w *Worker) moneyBack(ctx context.Context, what, pi, chargeID string, full,
 	}
 	if !wasRevoked {
 		w.alert(ctx, fmt.Sprintf("%s of order %s (%s, %s): license %s revoked.",
-			capital(what), order.ID, order.ProductID, order.Identity, maskKey(order.LicenseKey)))
+			capital(what), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey)))
 	}
 	return nil
 }

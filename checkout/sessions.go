@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/keylock"
 	"github.com/shopbot/shopbot/store"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
@@ -48,7 +48,7 @@ type Sessions struct {
 	cancelURL  string
 	now        func() time.Time
 	log        *slog.Logger
-	locks      keyedMutex
+	locks      keylock.Map // one buyer and product at a time
 }
 
 // NewSessions checks opts and builds a Sessions.
@@ -96,7 +96,7 @@ func (s *Sessions) Link(ctx context.Context, who identity.Identity, productID st
 	if err := who.Validate(); err != nil {
 		return "", fmt.Errorf("%w: %w", ErrInvalidIdentity, err)
 	}
-	unlock := s.locks.lock(who.String() + "|" + p.ID)
+	unlock := s.locks.Lock(who.String() + "|" + p.ID)
 	defer unlock()
 
 	now := s.now()
@@ -172,40 +172,4 @@ func productMap(list []config.Product) (map[string]config.Product, error) {
 		m[p.ID] = p
 	}
 	return m, nil
-}
-
-// keyedMutex serialises work per key (one buyer and product) without
-// holding one lock for everyone.
-type keyedMutex struct {
-	mu    sync.Mutex
-	locks map[string]*keyedEntry
-}
-
-type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func (k *keyedMutex) lock(key string) (unlock func()) {
-	k.mu.Lock()
-	if k.locks == nil {
-		k.locks = map[string]*keyedEntry{}
-	}
-	e := k.locks[key]
-	if e == nil {
-		e = &keyedEntry{}
-		k.locks[key] = e
-	}
-	e.refs++
-	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
-		k.mu.Lock()
-		e.refs--
-		if e.refs == 0 {
-			delete(k.locks, key)
-		}
-		k.mu.Unlock()
-	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/licensing"
+	"github.com/shopbot/shopbot/licensing/authforge"
 	"github.com/shopbot/shopbot/notify"
 	"github.com/shopbot/shopbot/store"
 )
@@ -194,9 +195,9 @@ func (w *Worker) extend(ctx context.Context, order store.Order) error {
 		if errors.Is(err, licensing.ErrRevoked) || errors.Is(err, licensing.ErrLifetime) {
 			return nil
 		}
-		return fmt.Errorf("extend license %s of order %s: %w", maskKey(order.LicenseKey), order.ID, err)
+		return fmt.Errorf("extend license %s of order %s: %w", authforge.MaskKey(order.LicenseKey), order.ID, err)
 	}
-	w.log.Info("subscription renewed", "order", order.ID, "key", maskKey(order.LicenseKey), "until", until)
+	w.log.Info("subscription renewed", "order", order.ID, "key", authforge.MaskKey(order.LicenseKey), "until", until)
 	return nil
 }
 
@@ -215,9 +216,9 @@ func (w *Worker) revokeOrder(ctx context.Context, order store.Order, why string)
 		return nil
 	}
 	if _, err := w.lic.Revoke(ctx, actor, order.LicenseKey); err != nil && !errors.Is(err, licensing.ErrRevoked) {
-		return fmt.Errorf("revoke license %s of order %s (%s): %w", maskKey(order.LicenseKey), order.ID, why, err)
+		return fmt.Errorf("revoke license %s of order %s (%s): %w", authforge.MaskKey(order.LicenseKey), order.ID, why, err)
 	}
-	w.log.Info("license revoked", "order", order.ID, "key", maskKey(order.LicenseKey), "reason", why)
+	w.log.Info("license revoked", "order", order.ID, "key", authforge.MaskKey(order.LicenseKey), "reason", why)
 	return nil
 }
 

@@ -57,7 +57,7 @@ func (s *Service) Activate(ctx context.Context, who identity.Identity, rawKey st
 
 // activateKey is the part of Activate that runs under the key's lock.
 func (s *Service) activateKey(ctx context.Context, who identity.Identity, key string) (Activation, error) {
-	unlock := s.keyLocks.lock(key)
+	unlock := s.keyLocks.Lock(key)
 	defer unlock()
 
 	lic, err := s.store.GetLicense(ctx, key)

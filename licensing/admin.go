@@ -36,7 +36,7 @@ func (s *Service) Revoke(ctx context.Context, actor, rawKey string) (store.Licen
 		remoteErr = nil
 	}
 
-	unlock := s.keyLocks.lock(key)
+	unlock := s.keyLocks.Lock(key)
 	if fresh, err := s.store.GetLicense(ctx, key); err == nil {
 		lic = fresh
 	}
@@ -97,40 +97,17 @@ func (s *Service) Extend(ctx context.Context, actor, rawKey string, by time.Dura
 	if by <= 0 {
 		return store.License{}, fmt.Errorf("%w: extend by %s", ErrInvalidArgument, by)
 	}
-	key, lic, err := s.resolve(ctx, rawKey)
+	key, lic, err := s.extendable(ctx, rawKey)
 	if err != nil {
 		return store.License{}, err
-	}
-	switch {
-	case lic.Status == store.LicenseRevoked:
-		return store.License{}, ErrRevoked
-	case lic.ExpiresAt.IsZero():
-		return store.License{}, ErrLifetime
 	}
 	base := lic.ExpiresAt
 	if now := s.now(); base.Before(now) {
 		base = now
 	}
 	until := base.Add(by).UTC().Truncate(time.Second)
-	if err := s.af.ExtendLicense(ctx, key, until); err != nil {
-		return store.License{}, fmt.Errorf("licensing: extend: %w", s.authError(ctx, err, 0))
-	}
-	unlock := s.keyLocks.lock(key)
-	lic, err = s.store.UpdateLicense(ctx, key, func(l *store.License) error {
-		l.ExpiresAt = until
-		return nil
-	})
-	if err == nil {
-		s.invalidateHolders(ctx, key)
-	}
-	unlock()
-	if err != nil {
-		return store.License{}, fmt.Errorf("licensing: extend: AuthForge extended, store not updated: %w", err)
-	}
-	if holders, err := s.holdersOf(ctx, key); err == nil {
-		for _, h := range holders {
-			s.sync(ctx, h)
-		}
+	if lic, err = s.setEnd(ctx, key, until); err != nil {
+		return store.License{}, err
 	}
 	p := s.productOrStub(lic.ProductID)
 	s.notice(ctx, lic.Owner, notify.Notice{Text: fmt.Sprintf("Your license %s for %s now runs until %s.",
@@ -161,7 +138,7 @@ func (s *Service) release(ctx context.Context, lic store.License) (*fallout, err
 	if err := s.af.ResetHWID(ctx, lic.Key); err != nil {
 		return nil, fmt.Errorf("licensing: reset HWIDs: %w", s.authError(ctx, err, 0))
 	}
-	unlock := s.keyLocks.lock(lic.Key)
+	unlock := s.keyLocks.Lock(lic.Key)
 	defer unlock()
 	f, err := s.retireLocked(ctx, lic, reasonReleased)
 	if err != nil {

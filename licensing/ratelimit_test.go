@@ -46,21 +46,3 @@ func TestLimiterPrunesIdleIdentities(t *testing.T) {
 		t.Errorf("%d identities remembered after the window passed, want 1", n)
 	}
 }
-
-func TestKeyedMutexReleasesEntries(t *testing.T) {
-	var k keyedMutex
-	done := make(chan struct{})
-	unlock := k.lock("A")
-	go func() {
-		defer close(done)
-		u := k.lock("A")
-		u()
-	}()
-	u2 := k.lock("B") // a different key is not blocked
-	u2()
-	unlock()
-	<-done
-	if len(k.m) != 0 {
-		t.Errorf("%d lock entries left, want 0", len(k.m))
-	}
-}

@@ -54,7 +54,7 @@ func (s *Service) refreshActivation(ctx context.Context, who identity.Identity, 
 }
 
 func (s *Service) refreshLocked(ctx context.Context, who identity.Identity, key string, force bool) (Entitlement, *fallout, error) {
-	unlock := s.keyLocks.lock(key)
+	unlock := s.keyLocks.Lock(key)
 	defer unlock()
 
 	act, found, err := s.storedActivation(ctx, who, key)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/keylock"
 	"github.com/shopbot/shopbot/licensing/authforge"
 	"github.com/shopbot/shopbot/notify"
 	"github.com/shopbot/shopbot/store"
@@ -86,9 +87,14 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 
-	limiter        *limiter
-	cache          *cache
-	keyLocks       keyedMutex
+	limiter *limiter
+	cache   *cache
+
+	// keyLocks serialises work on one license key: activation, refresh
+	// and retirement of its activations, so a heartbeat in flight cannot
+	// re-create an activation that a concurrent revoke just removed.
+	keyLocks keylock.Map
+
 	transferLimit  int
 	transferWindow time.Duration
 	transferMu     sync.Mutex

@@ -94,7 +94,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 }
 
 func (s *Service) sweepKey(ctx context.Context, key string) (*fallout, error) {
-	unlock := s.keyLocks.lock(key)
+	unlock := s.keyLocks.Lock(key)
 	defer unlock()
 	lic, err := s.store.GetLicense(ctx, key)
 	switch {

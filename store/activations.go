@@ -92,22 +92,11 @@ func (db *DB) ActivationsFor(ctx context.Context, who identity.Identity) ([]Acti
 	if who.IsZero() {
 		return nil, nil
 	}
-	var out []Activation
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	return db.readActivations(ctx, func(tx *bolt.Tx, add func(raw []byte) error) error {
 		return prefixScan(bucket(tx, bucketActivations), join([]byte(who.String()), nil), func(_, v []byte) error {
-			a, err := db.decodeActivation(v)
-			if err != nil {
-				return err
-			}
-			out = append(out, a)
-			return nil
+			return add(v)
 		})
 	})
-	if err != nil {
-		return nil, err
-	}
-	sortActivations(out)
-	return out, nil
 }
 
 // ActivationsForKey returns every identity's activation of key, oldest
@@ -118,14 +107,25 @@ func (db *DB) ActivationsForKey(ctx context.Context, key string) ([]Activation, 
 	}
 	kid := db.crypt.kid(key)
 	prefix := join(kid, nil)
-	var out []Activation
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	return db.readActivations(ctx, func(tx *bolt.Tx, add func(raw []byte) error) error {
 		acts := bucket(tx, bucketActivations)
 		return prefixScan(bucket(tx, bucketActivationsKey), prefix, func(k, _ []byte) error {
 			raw := acts.Get(join(k[len(prefix):], kid))
 			if raw == nil {
 				return fmt.Errorf("store: activation index of %s points at nothing", mask(key))
 			}
+			return add(raw)
+		})
+	})
+}
+
+// readActivations runs scan in one read transaction, decodes every record
+// scan hands to add and returns them oldest first. The first error, from
+// scan or from decoding, ends the read and is returned alone.
+func (db *DB) readActivations(ctx context.Context, scan func(tx *bolt.Tx, add func(raw []byte) error) error) ([]Activation, error) {
+	var out []Activation
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		return scan(tx, func(raw []byte) error {
 			a, err := db.decodeActivation(raw)
 			if err != nil {
 				return err

@@ -10,18 +10,8 @@ import (
 // activate is /activate KEY and the Activate button of a delivered key.
 func (h *Handler) activate(ctx context.Context, req Request, key string) Reply {
 	key = strings.TrimSpace(key)
-	if !req.Private {
-		if key == "" {
-			return goPrivate(msgGoPrivate, "activate")
-		}
-		// The key is now readable by everyone in the chat: ask the
-		// adapter to remove the message and never activate from here.
-		r := goPrivate(msgGoPrivateKey, "activate")
-		r.DeleteRequest = true
+	if r, ok := keyCommandGuard(req, "activate", key, msgGoPrivateKey, msgActivateUsage); !ok {
 		return r
-	}
-	if key == "" {
-		return Reply{Text: msgActivateUsage, Ephemeral: true}
 	}
 	a, err := h.shop.Activate(ctx, req.Who, key)
 	if err != nil {
@@ -101,16 +91,8 @@ func (h *Handler) billingLink(ctx context.Context, req Request, l License) strin
 // one else reads the key.
 func (h *Handler) transfer(ctx context.Context, req Request) Reply {
 	key := strings.TrimSpace(strings.Join(req.Args, " "))
-	if !req.Private {
-		if key == "" {
-			return goPrivate(msgGoPrivate, "transfer")
-		}
-		r := goPrivate(msgGoPrivateMove, "transfer")
-		r.DeleteRequest = true
+	if r, ok := keyCommandGuard(req, "transfer", key, msgGoPrivateMove, msgTransferUsage); !ok {
 		return r
-	}
-	if key == "" {
-		return Reply{Text: msgTransferUsage, Ephemeral: true}
 	}
 	if h.account == nil {
 		return Reply{Text: msgUnavailable, Ephemeral: true}
@@ -125,6 +107,26 @@ func (h *Handler) transfer(ctx context.Context, req Request) Reply {
 		next = fmt.Sprintf(msgTransferLeft, remaining)
 	}
 	return Reply{Text: fmt.Sprintf(msgTransferred, maskKey(strings.ToUpper(key))) + "\n" + next, Ephemeral: true}
+}
+
+// keyCommandGuard is the common start of a command that takes a license
+// key (cmd is its name and /start payload). It reports ok when the command
+// may go on: in a private chat, with a key. Otherwise r is the answer: outside
+// a private chat, a pointer to the private chat, and when the key was typed
+// anyway (it is now readable by everyone in the chat) the exposed text and a
+// request to delete the message; in private without a key, the usage text.
+func keyCommandGuard(req Request, cmd, key, exposed, usage string) (r Reply, ok bool) {
+	switch {
+	case !req.Private && key == "":
+		return goPrivate(msgGoPrivate, cmd), false
+	case !req.Private:
+		r = goPrivate(exposed, cmd)
+		r.DeleteRequest = true
+		return r, false
+	case key == "":
+		return Reply{Text: usage, Ephemeral: true}, false
+	}
+	return Reply{}, true
 }
 
 func (h *Handler) nameOf(productID string) string {

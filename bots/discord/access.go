@@ -188,10 +188,10 @@ func (b *Bot) onMemberAdd(_ *discordgo.Session, e *discordgo.GuildMemberAdd) {
 	if e.Member == nil || e.User == nil || e.User.Bot || e.GuildID != b.guild || b.entitled == nil {
 		return
 	}
-	if !b.inflight.enter() {
+	if !b.inflight.Enter() {
 		return
 	}
-	defer b.inflight.exit()
+	defer b.inflight.Exit()
 	defer b.catchPanic("member add")
 	ctx, cancel := context.WithTimeout(context.Background(), b.handlerTimeout)
 	defer cancel()

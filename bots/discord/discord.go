@@ -38,6 +38,7 @@ import (
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/run"
 	"github.com/shopbot/shopbot/notify"
 )
 
@@ -124,7 +125,7 @@ type Bot struct {
 	now            func() time.Time
 	sleep          func(context.Context, time.Duration) error
 
-	inflight gate
+	inflight run.Gate // interactions in progress; Run waits for them
 	alerts   alertMemo
 	runOnce  sync.Once
 }
@@ -296,7 +297,7 @@ func check(o *Options) (*url.URL, error) {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = run.Sleep
 	}
 	return u, nil
 }
@@ -314,7 +315,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	if !started {
 		return errors.New("discord: Run called twice")
 	}
-	defer b.inflight.close()
+	defer b.inflight.Close()
 	if err := b.RegisterCommands(ctx); err != nil {
 		// Commands registered earlier keep working; a bad token or a
 		// missing scope shows up here and in `shopbot check --online`.
@@ -337,45 +338,4 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.log.Warn("discord: closing gateway", "err", err)
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// gate counts interactions in progress and, once closed, admits no more,
-// so Run can wait for the last one without racing a new arrival.
-type gate struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func (g *gate) enter() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return false
-	}
-	g.wg.Add(1)
-	return true
-}
-
-func (g *gate) exit() { g.wg.Done() }
-
-func (g *gate) close() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
-	g.wg.Wait()
 }

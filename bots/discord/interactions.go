@@ -24,10 +24,10 @@ type plan struct {
 // onInteractionCreate is the gateway handler. discordgo runs each event
 // handler in its own goroutine.
 func (b *Bot) onInteractionCreate(_ *discordgo.Session, e *discordgo.InteractionCreate) {
-	if e.Interaction == nil || !b.inflight.enter() {
+	if e.Interaction == nil || !b.inflight.Enter() {
 		return
 	}
-	defer b.inflight.exit()
+	defer b.inflight.Exit()
 	ctx, cancel := context.WithTimeout(context.Background(), b.handlerTimeout)
 	defer cancel()
 	defer b.catchPanic("interaction")

@@ -62,22 +62,8 @@ func escape(s string) string {
 // stays a literal backtick.
 func renderText(s string) string {
 	s = truncateRunes(s, maxContentRunes-100)
-	parts := strings.Split(s, "`")
-	if len(parts)%2 == 0 {
-		last := len(parts) - 1
-		parts[last-1] += "`" + parts[last]
-		parts = parts[:last]
-	}
-	var b strings.Builder
-	for i, p := range parts {
-		switch {
-		case i%2 == 0:
-			b.WriteString(escape(p))
-		case p != "":
-			b.WriteString("`" + p + "`")
-		}
-	}
-	return truncateRunes(b.String(), maxContentRunes)
+	s = commands.RenderSpans(s, escape, func(code string) string { return "`" + code + "`" })
+	return truncateRunes(s, maxContentRunes)
 }
 
 // renderNotice renders a core notice: plain text, with the license key

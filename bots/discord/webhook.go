@@ -56,7 +56,7 @@ func (b *Bot) InteractionsHandler() http.Handler {
 			writeJSON(w, &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong})
 			return
 		}
-		if !b.inflight.enter() {
+		if !b.inflight.Enter() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
@@ -65,7 +65,7 @@ func (b *Bot) InteractionsHandler() http.Handler {
 		defer func() {
 			if !handedOff {
 				cancel()
-				b.inflight.exit()
+				b.inflight.Exit()
 			}
 		}()
 		p := b.respondHTTP(ctx, w, &i)
@@ -74,7 +74,7 @@ func (b *Bot) InteractionsHandler() http.Handler {
 		}
 		handedOff = true
 		go func() {
-			defer b.inflight.exit()
+			defer b.inflight.Exit()
 			defer cancel()
 			defer b.catchPanic("interaction")
 			b.finish(ctx, &i, p.later)

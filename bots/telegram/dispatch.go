@@ -150,30 +150,3 @@ func (r *recent) add(id int64) bool {
 	r.ids[id] = true
 	return true
 }
-
-// gate counts updates in progress and, once closed, admits no more, so
-// Run can wait for the last one without racing a new arrival.
-type gate struct {
-	mu     sync.Mutex
-	closed bool
-	wg     sync.WaitGroup
-}
-
-func (g *gate) enter() bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.closed {
-		return false
-	}
-	g.wg.Add(1)
-	return true
-}
-
-func (g *gate) exit() { g.wg.Done() }
-
-func (g *gate) close() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
-	g.wg.Wait()
-}

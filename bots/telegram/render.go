@@ -29,23 +29,7 @@ func escape(s string) string { return htmlEscaper.Replace(s) }
 // renderText turns a commands reply text into HTML: everything escaped,
 // `spans` as <code>. An unpaired backtick stays a literal backtick.
 func renderText(s string) string {
-	s = truncate(s)
-	parts := strings.Split(s, "`")
-	if len(parts)%2 == 0 {
-		last := len(parts) - 1
-		parts[last-1] += "`" + parts[last]
-		parts = parts[:last]
-	}
-	var b strings.Builder
-	for i, p := range parts {
-		switch {
-		case i%2 == 0:
-			b.WriteString(escape(p))
-		case p != "":
-			b.WriteString("<code>" + escape(p) + "</code>")
-		}
-	}
-	return b.String()
+	return commands.RenderSpans(truncate(s), escape, func(code string) string { return "<code>" + escape(code) + "</code>" })
 }
 
 // renderNotice renders a core notice: plain text, with the license key

@@ -29,6 +29,7 @@ import (
 
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/internal/run"
 	"github.com/shopbot/shopbot/notify"
 )
 
@@ -97,7 +98,7 @@ type Bot struct {
 	now            func() time.Time
 	sleep          func(context.Context, time.Duration) error
 	pace           *pacer
-	inflight       gate
+	inflight       run.Gate // webhook updates in progress; Run waits for them
 	seen           *recent
 	processed      atomic.Int64
 	invites        inviteMemo
@@ -251,7 +252,7 @@ func check(o *Options) error {
 		o.Now = time.Now
 	}
 	if o.Sleep == nil {
-		o.Sleep = sleepCtx
+		o.Sleep = run.Sleep
 	}
 	return nil
 }
@@ -274,7 +275,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	if !started {
 		return errors.New("telegram: Run called twice")
 	}
-	defer b.inflight.close()
+	defer b.inflight.Close()
 	if err := b.setCommands(ctx); err != nil {
 		b.log.Warn("telegram: could not set the command menu", "err", err)
 	}
@@ -382,18 +383,4 @@ func (b *Bot) redact(err error) string {
 		return ""
 	}
 	return strings.ReplaceAll(err.Error(), b.token, "<token>")
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

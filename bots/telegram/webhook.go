@@ -48,11 +48,11 @@ func (b *Bot) WebhookHandler() http.Handler {
 			http.Error(w, "bad request", http.StatusBadRequest)
 			return
 		}
-		if !b.inflight.enter() {
+		if !b.inflight.Enter() {
 			http.Error(w, "shutting down", http.StatusServiceUnavailable)
 			return
 		}
-		defer b.inflight.exit()
+		defer b.inflight.Exit()
 		b.process(r.Context(), &upd)
 		w.WriteHeader(http.StatusOK)
 	})
