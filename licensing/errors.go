@@ -9,7 +9,7 @@ import (
 // Errors returned to callers. The chat layer maps each to one user-facing
 // message; the wrapped detail is for logs only.
 var (
-	// ErrMalformedKey: the input is not shaped like XXXX-XXXX-XXXX-XXXX.
+	// ErrMalformedKey: the input is not shaped like a key (ABCD-EFGH-JKLM-NPQR).
 	ErrMalformedKey = errors.New("licensing: malformed license key")
 	// ErrTooManyAttempts: the identity exceeded the activation rate limit;
 	// see *RateLimitError for when to try again.

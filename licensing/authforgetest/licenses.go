@@ -53,7 +53,7 @@ func (l *License) bind(hwid string) bool {
 // keyAlphabet is AuthForge's key alphabet: A–Z without I and O, 2–9.
 const keyAlphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
-// newKey returns a fresh XXXX-XXXX-XXXX-XXXX key. Called with s.mu held.
+// newKey returns a fresh key of four groups of four. Called with s.mu held.
 func (s *Server) newKey() string {
 	for {
 		b := randomBytes(16)
