@@ -21,8 +21,8 @@ func NormalizeKey(s string) string {
 
 // ValidKey reports whether s has the shape of an AuthForge license key:
 // four dash-separated groups of four (ABCD-EFGH-JKLM-NPQR) over A–Z without
-// I and O and the digits 2–9. It does
-// not normalise: pass NormalizeKey's result.
+// I and O and the digits 2–9. It does not normalise: pass NormalizeKey's
+// result.
 func ValidKey(s string) bool {
 	if len(s) != 19 {
 		return false
