@@ -227,6 +227,7 @@ func (a *app) routes() error {
 	}
 	if a.cfg.Server.APIToken != "" {
 		a.mux.Handle(licensing.EntitlementsPath, a.lic.HTTPHandler(a.cfg.Server.APIToken))
+		a.mux.HandleFunc("GET /metrics", a.metrics(a.cfg.Server.APIToken))
 	}
 	a.mux.HandleFunc("GET /checkout/success", returnPage("Payment received",
 		"Thank you! Your license key is on its way to your chat. You can close this page."))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -277,5 +278,42 @@ func TestCatchUpRecoversMissedEvent(t *testing.T) {
 	}
 	if r := w.say(w.buyer, "/license"); !strings.Contains(r.Text, lics[0].Key) {
 		t.Fatalf("/license = %q", r.Text)
+	}
+}
+
+// TestMetrics: /metrics needs the API token and reports the sale.
+func TestMetrics(t *testing.T) {
+	w := newWorld(t)
+	w.start()
+	key := w.buyAndDeliver("evt_metrics", "cs_test_metrics")
+	w.say(w.buyer, "/activate "+key)
+	get := func(token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+w.addr+"/metrics", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, _ := get("wrong-token-0123456789"); code != http.StatusUnauthorized {
+		t.Fatalf("wrong token: %d", code)
+	}
+	code, body := get("e2e-entitlements-token-0123456789")
+	if code != http.StatusOK {
+		t.Fatalf("metrics: %d", code)
+	}
+	for _, want := range []string{
+		`shopbot_orders{status="fulfilled"} 1`,
+		`shopbot_licenses{status="active"} 1`,
+		`shopbot_activations{product="pro"} 1`,
+		`shopbot_stripe_events{state="done"} 1`,
+		"shopbot_authforge_validations_total 1",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
 	}
 }
