@@ -18,6 +18,7 @@ import (
 	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/fakeclock"
 	"github.com/shopbot/shopbot/licensing"
 	"github.com/shopbot/shopbot/licensing/authforge"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
@@ -36,23 +37,6 @@ var testProducts = []config.Product{
 	{ID: "pro", Name: "Pro", PriceID: "price_pro", Mode: config.ModePayment, Duration: config.Duration{Duration: 30 * 24 * time.Hour}, MaxHWIDSlots: 2},
 	{ID: "life", Name: "Lifetime", PriceID: "price_life", Mode: config.ModePayment, MaxHWIDSlots: 1},
 	{ID: "sub", Name: "Pro monthly", PriceID: "price_sub", Mode: config.ModeSubscription, MaxHWIDSlots: 2},
-}
-
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 // recorder is the chat boundary (notify.Sender): it records what would be
@@ -124,7 +108,7 @@ func (r *recorder) alertList() []string {
 type harness struct {
 	t        testing.TB
 	ctx      context.Context
-	clock    *testClock
+	clock    *fakeclock.Clock
 	path     string
 	db       *store.DB
 	fake     *authforgetest.Server
@@ -140,7 +124,7 @@ func newHarness(t testing.TB, wopts ...func(*checkout.WorkerOptions)) *harness {
 	t.Helper()
 	h := &harness{
 		t: t, ctx: context.Background(), rec: &recorder{},
-		clock:    &testClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)},
+		clock:    fakeclock.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)),
 		path:     t.TempDir() + "/shop.db",
 		products: testProducts,
 	}

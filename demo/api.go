@@ -203,19 +203,17 @@ func tgUser(p Persona) telegramtest.User {
 // persona writes text in their private chat with the bot.
 func (s *Server) handleTelegramSend(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		As   string `json:"as"`
+		asField
 		Text string `json:"text"`
 	}
-	if !readJSON(w, r, &in) {
+	p, ok := s.readAs(w, r, &in, `need "as" (buyer or admin) and a text of 1 to 4096 bytes`, func() bool {
+		in.Text = strings.TrimSpace(in.Text)
+		return in.Text != "" && len(in.Text) <= 4096
+	})
+	if !ok {
 		return
 	}
-	p, ok := s.persona(in.As)
-	text := strings.TrimSpace(in.Text)
-	if !ok || text == "" || len(text) > 4096 {
-		apiError(w, http.StatusBadRequest, `need "as" (buyer or admin) and a text of 1 to 4096 bytes`)
-		return
-	}
-	id := s.opts.Telegram.SendText(tgUser(p), p.TelegramID, text)
+	id := s.opts.Telegram.SendText(tgUser(p), p.TelegramID, in.Text)
 	writeJSON(w, http.StatusOK, map[string]int{"message_id": id})
 }
 
@@ -223,16 +221,12 @@ func (s *Server) handleTelegramSend(w http.ResponseWriter, r *http.Request) {
 // "data"}: the persona taps an inline button.
 func (s *Server) handleTelegramPress(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		As        string `json:"as"`
+		asField
 		MessageID int    `json:"message_id"`
 		Data      string `json:"data"`
 	}
-	if !readJSON(w, r, &in) {
-		return
-	}
-	p, ok := s.persona(in.As)
+	p, ok := s.readAs(w, r, &in, needAs, nil)
 	if !ok {
-		apiError(w, http.StatusBadRequest, `"as" must be buyer or admin`)
 		return
 	}
 	if _, err := s.opts.Telegram.Press(tgUser(p), in.MessageID, in.Data); err != nil {

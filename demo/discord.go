@@ -186,19 +186,20 @@ func userID(v string) string {
 	return strings.TrimSuffix(v, ">")
 }
 
+// dcUser is the persona as a Discord user.
+func dcUser(p Persona) discordtest.User {
+	return discordtest.User{ID: p.DiscordID, Username: strings.ToLower(p.Name)}
+}
+
 // handleDiscordSend is POST /api/discord/send {"as", "text"}: the persona
 // runs a slash command in the shop's channel.
 func (s *Server) handleDiscordSend(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		As   string `json:"as"`
+		asField
 		Text string `json:"text"`
 	}
-	if !readJSON(w, r, &in) {
-		return
-	}
-	p, ok := s.persona(in.As)
+	p, ok := s.readAs(w, r, &in, needAs, nil)
 	if !ok {
-		apiError(w, http.StatusBadRequest, `"as" must be buyer or admin`)
 		return
 	}
 	dc := s.opts.Discord
@@ -212,7 +213,7 @@ func (s *Server) handleDiscordSend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Text = strings.Join(strings.Fields(in.Text), " ")
-	it := dc.SlashCommand(discordtest.User{ID: p.DiscordID, Username: strings.ToLower(p.Name)}, name, opts...)
+	it := dc.SlashCommand(dcUser(p), name, opts...)
 	s.dispatch(w, in.As, Entry{Kind: "command", Text: in.Text, InteractionID: it.ID}, it)
 }
 
@@ -220,19 +221,16 @@ func (s *Server) handleDiscordSend(w http.ResponseWriter, r *http.Request) {
 // "label"}: the persona presses a button of a bot message.
 func (s *Server) handleDiscordClick(w http.ResponseWriter, r *http.Request) {
 	var in struct {
-		As       string `json:"as"`
+		asField
 		CustomID string `json:"custom_id"`
 		Label    string `json:"label"`
 	}
-	if !readJSON(w, r, &in) {
+	p, ok := s.readAs(w, r, &in, `need "as" (buyer or admin) and "custom_id"`,
+		func() bool { return in.CustomID != "" })
+	if !ok {
 		return
 	}
-	p, ok := s.persona(in.As)
-	if !ok || in.CustomID == "" {
-		apiError(w, http.StatusBadRequest, `need "as" (buyer or admin) and "custom_id"`)
-		return
-	}
-	it := s.opts.Discord.ComponentClick(discordtest.User{ID: p.DiscordID, Username: strings.ToLower(p.Name)}, in.CustomID)
+	it := s.opts.Discord.ComponentClick(dcUser(p), in.CustomID)
 	s.dispatch(w, in.As, Entry{Kind: "click", Text: in.Label, InteractionID: it.ID}, it)
 }
 

@@ -72,6 +72,16 @@ func (s *Server) deliver(ctx context.Context, build func(stripetest.EventParams)
 	return nil
 }
 
+// updateAndDeliver applies change to session id and posts the one event
+// build makes of the updated session.
+func (s *Server) updateAndDeliver(ctx context.Context, id string, change func(*Session), build func(stripetest.EventParams) []byte) (Session, error) {
+	sess, err := s.opts.Stripe.Update(id, func(x *Session) error { change(x); return nil })
+	if err != nil {
+		return sess, err
+	}
+	return sess, s.deliver(ctx, build, s.params(sess))
+}
+
 // Pay actions of the checkout page.
 const (
 	actPay       = "pay"
@@ -139,11 +149,7 @@ func (s *Server) pay(ctx context.Context, id, action string) (Session, error) {
 		if action == actAsyncFail {
 			status, build = StatusFailed, stripetest.AsyncPaymentFailed
 		}
-		sess, err := s.opts.Stripe.Update(id, func(x *Session) error { x.Status = status; return nil })
-		if err != nil {
-			return sess, err
-		}
-		return sess, s.deliver(ctx, build, s.params(sess))
+		return s.updateAndDeliver(ctx, id, func(x *Session) { x.Status = status }, build)
 	}
 	return sess, stateErr("Unknown action %q.", action)
 }
@@ -176,11 +182,7 @@ func (s *Server) afterSale(ctx context.Context, id, action string) (Session, err
 			return sess, stateErr("The subscription is already canceled.")
 		}
 		if action == actCancel {
-			sess, err := s.opts.Stripe.Update(id, func(x *Session) error { x.Canceled = true; return nil })
-			if err != nil {
-				return sess, err
-			}
-			return sess, s.deliver(ctx, stripetest.SubscriptionDeleted, s.params(sess))
+			return s.updateAndDeliver(ctx, id, func(x *Session) { x.Canceled = true }, stripetest.SubscriptionDeleted)
 		}
 		sess, err := s.opts.Stripe.Update(id, func(x *Session) error {
 			x.Renewals++
@@ -200,20 +202,12 @@ func (s *Server) afterSale(ctx context.Context, id, action string) (Session, err
 		if sess.Refunded {
 			return sess, stateErr("Already refunded.")
 		}
-		sess, err := s.opts.Stripe.Update(id, func(x *Session) error { x.Refunded = true; return nil })
-		if err != nil {
-			return sess, err
-		}
-		return sess, s.deliver(ctx, stripetest.ChargeRefunded, s.params(sess))
+		return s.updateAndDeliver(ctx, id, func(x *Session) { x.Refunded = true }, stripetest.ChargeRefunded)
 	case actDispute:
 		if sess.Disputed {
 			return sess, stateErr("Already disputed.")
 		}
-		sess, err := s.opts.Stripe.Update(id, func(x *Session) error { x.Disputed = true; return nil })
-		if err != nil {
-			return sess, err
-		}
-		return sess, s.deliver(ctx, stripetest.DisputeCreated, s.params(sess))
+		return s.updateAndDeliver(ctx, id, func(x *Session) { x.Disputed = true }, stripetest.DisputeCreated)
 	}
 	return sess, stateErr("Unknown action %q.", action)
 }

@@ -156,5 +156,33 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// asField is the "as" of an API request: the persona (buyer or admin) who
+// acts. Request bodies embed it.
+type asField struct {
+	As string `json:"as"`
+}
+
+func (a asField) as() string { return a.As }
+
+// readAs decodes a persona's request into in (a pointer to a struct that
+// embeds asField) and returns the persona it names. When the persona is
+// unknown, or valid (which may be nil) rejects the decoded request, it
+// answers 400 with need; in every failure it reports false after answering.
+// valid runs after the decode and may normalise in (trim a text, say).
+func (s *Server) readAs(w http.ResponseWriter, r *http.Request, in interface{ as() string }, need string, valid func() bool) (Persona, bool) {
+	if !readJSON(w, r, in) {
+		return Persona{}, false
+	}
+	p, ok := s.persona(in.as())
+	if !ok || (valid != nil && !valid()) {
+		apiError(w, http.StatusBadRequest, need)
+		return Persona{}, false
+	}
+	return p, true
+}
+
+// needAs is the 400 answer to a request with no valid "as".
+const needAs = `"as" must be buyer or admin`
+
 // shopBase is the shop's URL without a trailing slash.
 func (s *Server) shopBase() string { return strings.TrimRight(s.opts.ShopURL(), "/") }

@@ -11,29 +11,12 @@ import (
 
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/fakeclock"
 	"github.com/shopbot/shopbot/licensing/authforge"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
 	"github.com/shopbot/shopbot/notify"
 	"github.com/shopbot/shopbot/store"
 )
-
-// testClock is the injected clock shared by the service and the fake.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // recorder is the Notifier of the tests: the interface belongs to the chat
 // adapters, so recording what licensing asks of them is the contract.
@@ -119,7 +102,7 @@ var (
 type harness struct {
 	t     testing.TB
 	ctx   context.Context
-	clock *testClock
+	clock *fakeclock.Clock
 	db    *store.DB
 	fake  *authforgetest.Server
 	af    *authforge.Client
@@ -130,7 +113,7 @@ type harness struct {
 func newHarness(t testing.TB, edit ...func(*Options)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	h := &harness{t: t, ctx: ctx, clock: &testClock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}, rec: &recorder{}}
+	h := &harness{t: t, ctx: ctx, clock: fakeclock.New(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)), rec: &recorder{}}
 	db, err := store.Open(ctx, store.Options{Path: t.TempDir() + "/shop.db"})
 	if err != nil {
 		t.Fatalf("open store: %v", err)

@@ -1,7 +1,6 @@
 package discord_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -16,46 +15,9 @@ import (
 	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/fakeclock"
+	"github.com/shopbot/shopbot/internal/testlog"
 )
-
-// fakeClock advances only when the adapter sleeps, so 429 waits are
-// instant and can be asserted.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d > 0 {
-		c.now = c.now.Add(d)
-		c.sleeps = append(c.sleeps, d)
-	}
-	return nil
-}
-
-func (c *fakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
 
 var errNotEntitled = errors.New("not entitled")
 
@@ -158,33 +120,18 @@ type env struct {
 	dc    *discordtest.Server
 	bot   *discord.Bot
 	shop  *shop
-	clock *fakeClock
+	clock *fakeclock.Clock
 	mode  string
 	url   string // interactions endpoint in http mode
-	logs  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs  *testlog.Buffer
 }
 
 // newEnv builds the adapter against a fresh fake without running it.
 func newEnv(t *testing.T, mode string, adjust ...func(*discord.Options)) *env {
 	t.Helper()
-	clock := &fakeClock{now: time.Now().Truncate(time.Second)}
+	// The clock advances only when the adapter sleeps (or a test moves it),
+	// so 429 waits are instant and can be asserted.
+	clock := fakeclock.New(time.Now().Truncate(time.Second))
 	dc := discordtest.New(discordtest.Options{Now: clock.Now})
 	t.Cleanup(dc.Close)
 	dc.SetRole(discordtest.Role{ID: roleA, Name: "Pro", Position: 1})
@@ -192,7 +139,7 @@ func newEnv(t *testing.T, mode string, adjust ...func(*discord.Options)) *env {
 	dc.SetRole(discordtest.Role{ID: adminRole, Name: "Mods", Position: 3})
 	s := &shop{entitled: map[string][]string{}}
 	h := newHandler(t, s)
-	logs := &syncBuffer{}
+	logs := &testlog.Buffer{}
 	opts := discord.Options{
 		Token:         dc.BotToken(),
 		ApplicationID: dc.ApplicationID(),

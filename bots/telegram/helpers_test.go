@@ -18,40 +18,8 @@ import (
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/fakeclock"
 )
-
-// fakeClock advances only when the adapter sleeps, so pacing and 429
-// retries are instant and their waits can be asserted.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if d > 0 {
-		c.now = c.now.Add(d)
-		c.sleeps = append(c.sleeps, d)
-	}
-	return nil
-}
-
-func (c *fakeClock) Sleeps() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.sleeps...)
-}
 
 var errNotEntitled = errors.New("not entitled")
 
@@ -138,7 +106,7 @@ type env struct {
 	tg    *telegramtest.Server
 	bot   *telegram.Bot
 	shop  *shop
-	clock *fakeClock
+	clock *fakeclock.Clock
 	stop  func()
 	// hookURL is the adapter's webhook endpoint in webhook mode.
 	hookURL string
@@ -149,7 +117,9 @@ const secret = "s3cret_token-1"
 // start runs the adapter against a fresh fake in the given mode.
 func start(t *testing.T, mode string) *env {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	// The clock advances only when the adapter sleeps, so pacing and 429
+	// retries are instant and their waits can be asserted.
+	clock := fakeclock.New(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
 	tg := telegramtest.New(telegramtest.Options{Now: clock.Now})
 	t.Cleanup(tg.Close)
 	s := &shop{entitled: map[string]bool{}}

@@ -17,6 +17,7 @@ import (
 	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/checkout/stripetest"
+	"github.com/shopbot/shopbot/internal/testlog"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
 )
 
@@ -307,23 +308,9 @@ func (w *world) keyMessages(chat int64) []telegramtest.SentMessage {
 	return out
 }
 
-// syncBuffer collects the shop's logs from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects the shop's logs from several goroutines; the other
+// harnesses of this package name it too.
+type syncBuffer = testlog.Buffer
 
 type healthz struct {
 	Status  string `json:"status"`

@@ -12,27 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopbot/shopbot/internal/fakeclock"
 	"github.com/shopbot/shopbot/licensing/authforge"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
 )
-
-// clock is the fake's injected clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
 
 // recorder records requests (bodies) and the client's sleeps.
 type recorder struct {
@@ -91,7 +74,7 @@ func (r *recorder) roundTrips() int {
 type env struct {
 	t     *testing.T
 	ctx   context.Context
-	clock *clock
+	clock *fakeclock.Clock
 	fake  *authforgetest.Server
 	rec   *recorder
 	logs  *bytes.Buffer
@@ -102,7 +85,7 @@ var start = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 func newEnv(t *testing.T, opts authforgetest.Options, edit ...func(*authforge.Config)) *env {
 	t.Helper()
-	e := &env{t: t, ctx: context.Background(), clock: &clock{t: start}, logs: &bytes.Buffer{}}
+	e := &env{t: t, ctx: context.Background(), clock: fakeclock.New(start), logs: &bytes.Buffer{}}
 	opts.Now = e.clock.Now
 	e.fake = authforgetest.New(opts)
 	t.Cleanup(e.fake.Close)

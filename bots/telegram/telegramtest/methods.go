@@ -90,12 +90,22 @@ func parseKeyboard(raw string) (*Keyboard, error) {
 	return &kb, nil
 }
 
-func (s *Server) sendMessage(p map[string]string) (any, error) {
+// parseContent reads the text (in its parse mode) and the inline keyboard
+// of a sendMessage or editMessageText call.
+func parseContent(p map[string]string) (string, []Entity, *Keyboard, error) {
 	text, ents, err := formatText(p["text"], p["parse_mode"])
 	if err != nil {
-		return nil, err
+		return "", nil, nil, err
 	}
 	kb, err := parseKeyboard(p["reply_markup"])
+	if err != nil {
+		return "", nil, nil, err
+	}
+	return text, ents, kb, nil
+}
+
+func (s *Server) sendMessage(p map[string]string) (any, error) {
+	text, ents, kb, err := parseContent(p)
 	if err != nil {
 		return nil, err
 	}
@@ -115,11 +125,7 @@ func (s *Server) sendMessage(p map[string]string) (any, error) {
 }
 
 func (s *Server) editMessageText(p map[string]string) (any, error) {
-	text, ents, err := formatText(p["text"], p["parse_mode"])
-	if err != nil {
-		return nil, err
-	}
-	kb, err := parseKeyboard(p["reply_markup"])
+	text, ents, kb, err := parseContent(p)
 	if err != nil {
 		return nil, err
 	}
