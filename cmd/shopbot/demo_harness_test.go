@@ -7,13 +7,15 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/shopbot/shopbot/internal/testlog"
 )
 
 // demoRun is `shopbot demo` started through runWith, as main starts it.
 type demoRun struct {
 	t    *testing.T
 	url  string // the page, http://127.0.0.1:port
-	logs *syncBuffer
+	logs *testlog.Buffer
 }
 
 // startDemo runs `shopbot demo --listen 127.0.0.1:0` until the test ends
@@ -23,14 +25,14 @@ func startDemo(t *testing.T) *demoRun {
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan int, 1)
-	d := &demoRun{t: t, logs: &syncBuffer{}}
+	d := &demoRun{t: t, logs: &testlog.Buffer{}}
 	env := func(string) (string, bool) { return "", false }
 	h := hooks{
 		listening: func(a string) { addr <- a },
 		chatSleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
 		retryBase: 50 * time.Millisecond,
 	}
-	var stdout syncBuffer
+	var stdout testlog.Buffer
 	go func() {
 		done <- runWith(ctx, []string{"demo", "--listen", "127.0.0.1:0"}, env, &stdout, d.logs, h)
 	}()

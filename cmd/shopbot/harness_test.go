@@ -50,7 +50,7 @@ type world struct {
 	addr          string
 	stop          context.CancelFunc
 	done          chan int
-	logs          *syncBuffer
+	logs          *testlog.Buffer
 	buyer         telegramtest.User
 	admin         telegramtest.User
 	lastMsg       map[int64]int
@@ -204,7 +204,7 @@ func (w *world) start() {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	listening := make(chan string, 1)
-	w.stop, w.done, w.logs = cancel, make(chan int, 1), &syncBuffer{}
+	w.stop, w.done, w.logs = cancel, make(chan int, 1), &testlog.Buffer{}
 	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
 	h := hooks{
 		listening: func(addr string) { listening <- addr },
@@ -307,10 +307,6 @@ func (w *world) keyMessages(chat int64) []telegramtest.SentMessage {
 	}
 	return out
 }
-
-// syncBuffer collects the shop's logs from several goroutines; the other
-// harnesses of this package name it too.
-type syncBuffer = testlog.Buffer
 
 type healthz struct {
 	Status  string `json:"status"`
