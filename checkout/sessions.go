@@ -15,9 +15,11 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 )
 
-// SessionTTL is how long a Checkout session stays open (Stripe allows 30
-// minutes to 24 hours).
-const SessionTTL = 30 * time.Minute
+// SessionTTL is how long a Checkout session stays open: the 30 minutes the
+// buyer is promised, plus a margin because Stripe refuses an expires_at
+// less than 30 minutes after it creates the session, and request latency or
+// a clock a little ahead of ours would otherwise cross that line.
+const SessionTTL = 30*time.Minute + 2*time.Minute
 
 // reuseMargin is the least time an open session must have left to be handed
 // out again; a link that dies while the buyer types their card is no use.

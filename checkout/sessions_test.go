@@ -55,7 +55,7 @@ func TestLinkSendsSessionParameters(t *testing.T) {
 		"metadata[shopbot_identity]": "tg:1001",
 		"success_url":                "https://shop.example.com/ok",
 		"cancel_url":                 "https://shop.example.com/cancel",
-		"expires_at":                 strconv.FormatInt(h.clock.Now().Add(30*time.Minute).Unix(), 10),
+		"expires_at":                 strconv.FormatInt(h.clock.Now().Add(32*time.Minute).Unix(), 10),
 		"payment_intent_data[metadata][shopbot_identity]": "tg:1001",
 	}
 	for k, v := range want {
