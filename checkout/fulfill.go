@@ -126,7 +126,8 @@ func (w *Worker) checkoutPaid(ctx context.Context, env eventEnvelope, s checkout
 		return permanent("product %s is a subscription but session %s was paid in %q mode", p.ID, s.ID, s.Mode)
 	}
 	now := w.now()
-	var reconcile bool
+	var reconcile, refused bool
+	reversed := w.reversed(ctx, string(s.PaymentIntent))
 	order, err := w.store.UpsertOrder(ctx, s.ID, func(o *store.Order, exists bool) error {
 		if !exists {
 			o.Mode, o.ProductID, o.Identity, o.SessionID, o.CreatedAt = config.ModePayment, p.ID, who, s.ID, now
@@ -135,6 +136,10 @@ func (w *Worker) checkoutPaid(ctx context.Context, env eventEnvelope, s checkout
 		o.PaymentIntentID = orString(o.PaymentIntentID, string(s.PaymentIntent))
 		o.UpdatedAt = now
 		if o.LicenseKey == "" && o.Status == store.OrderPending {
+			if reversed != "" {
+				o.Status, refused = store.OrderRevoked, true
+				return nil
+			}
 			reconcile = o.CreateAttempts > 0
 			o.CreateAttempts++
 		}
@@ -142,6 +147,9 @@ func (w *Worker) checkoutPaid(ctx context.Context, env eventEnvelope, s checkout
 	})
 	if err != nil {
 		return fmt.Errorf("save order %s: %w", s.ID, err)
+	}
+	if refused {
+		w.alert(ctx, fmt.Sprintf("Order %s (%s, %s) arrived after its payment's %s: no license issued.", order.ID, p.ID, who, reversed))
 	}
 	if order.LicenseKey == "" {
 		if order.Status != store.OrderPending {

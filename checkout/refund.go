@@ -32,10 +32,18 @@ func (w *Worker) moneyBack(ctx context.Context, what, pi, chargeID string, full,
 	}
 	order, err := w.store.OrderByPaymentIntent(ctx, pi)
 	if errors.Is(err, store.ErrNotFound) {
+		if full && revoke {
+			// The checkout event may still come (Stripe redelivering it
+			// late, or an admin's /replay): remember the money went back
+			// so it issues no license.
+			if err := w.store.PutMeta(ctx, reversedKey(pi), what); err != nil {
+				return fmt.Errorf("record %s of payment %s: %w", what, pi, err)
+			}
+		}
 		if attempt < orderWaitAttempts {
 			return fmt.Errorf("%s of payment %s: no order yet", what, pi)
 		}
-		return ignore("%s of payment %s: no shopbot order has that payment", what, pi)
+		return ignore("%s of payment %s: no shopbot order has that payment yet (recorded: a later checkout of it issues no license)", what, pi)
 	}
 	if err != nil {
 		return fmt.Errorf("find order of payment %s: %w", pi, err)
@@ -66,6 +74,23 @@ func (w *Worker) moneyBack(ctx context.Context, what, pi, chargeID string, full,
 			capital(what), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey)))
 	}
 	return nil
+}
+
+// reversedKey is the store meta key recording a refund or dispute that came
+// before its order.
+func reversedKey(pi string) string { return "stripe_reversed:" + pi }
+
+// reversed reports "refund" or "dispute" when the payment's money went back
+// before its order was recorded, else "".
+func (w *Worker) reversed(ctx context.Context, pi string) string {
+	if pi == "" {
+		return ""
+	}
+	what, err := w.store.GetMeta(ctx, reversedKey(pi))
+	if err != nil {
+		return ""
+	}
+	return what
 }
 
 func (w *Worker) alert(ctx context.Context, text string) {

@@ -201,18 +201,14 @@ func (w *Worker) extend(ctx context.Context, order store.Order) error {
 	return nil
 }
 
-// revokeOrder revokes the order's license unless it already is. Revoke
-// tells the holders; repeating it is safe, so an unconfirmed revocation is
-// retried.
+// revokeOrder revokes the order's license. It asks AuthForge every time,
+// even when the license is already revoked here: a revocation AuthForge did
+// not confirm (ErrNotConfirmed) is retried with the event, and the seller's
+// own software checks keys against AuthForge, not against shopbot. Revoke
+// tells holders and owner only when something changed, so repeating it is
+// quiet.
 func (w *Worker) revokeOrder(ctx context.Context, order store.Order, why string) error {
 	if order.LicenseKey == "" {
-		return nil
-	}
-	lic, err := w.store.GetLicense(ctx, order.LicenseKey)
-	if err != nil {
-		return fmt.Errorf("read license of order %s: %w", order.ID, err)
-	}
-	if lic.Status == store.LicenseRevoked {
 		return nil
 	}
 	if _, err := w.lic.Revoke(ctx, actor, order.LicenseKey); err != nil && !errors.Is(err, licensing.ErrRevoked) {

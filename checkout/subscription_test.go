@@ -2,6 +2,7 @@ package checkout_test
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -246,5 +247,50 @@ func TestCatchUpStoresMissedEventsOnce(t *testing.T) {
 	}
 	if got := m.Requests("/v1/events"); len(got) == 0 || len(got[0].Form["types[]"]) == 0 && got[0].Form.Get("types[0]") == "" {
 		t.Errorf("events listed without a types filter: %+v", got)
+	}
+}
+
+// A refund whose checkout event comes later (Stripe redelivering it after
+// an outage, or an admin's /replay) is remembered: the late checkout
+// issues no license and the admins are told.
+func TestRefundBeforeCheckoutEventIssuesNothing(t *testing.T) {
+	h := newHarness(t)
+	p := stripetest.EventParams{ID: "evt_r", SessionID: "cs_late", Product: "pro", Identity: "tg:1001", PaymentIntentID: "pi_late", CustomerID: "cus_1"}
+	h.deliver(stripetest.ChargeRefunded(p))
+	h.drain()
+	if ev := h.event("evt_r"); ev.State != store.EventIgnored {
+		t.Fatalf("refund without order: %s %q", ev.State, ev.LastError)
+	}
+	alerts := len(h.rec.alertList())
+	p.ID = "evt_c"
+	h.deliver(stripetest.CheckoutCompleted(p))
+	h.drain()
+	if h.created() != 0 {
+		t.Fatalf("a refunded payment got %d license(s)", h.created())
+	}
+	if o := h.order("cs_late"); o.Status != store.OrderRevoked || o.LicenseKey != "" {
+		t.Fatalf("order %+v", o)
+	}
+	if len(h.rec.alertList()) != alerts+1 {
+		t.Fatalf("admins not told: %v", h.rec.alertList())
+	}
+}
+
+// A cancellation whose AuthForge revoke fails is retried until AuthForge
+// confirms, although the license is revoked locally at the first attempt.
+func TestUnconfirmedRevokeRetriedRemotely(t *testing.T) {
+	h := newHarness(t)
+	end := h.clock.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
+	h.deliver(stripetest.CheckoutCompleted(subParams("evt_c", end)), stripetest.SubscriptionCreated(subParams("evt_s", end)), stripetest.InvoicePaid(subParams("evt_i1", end)))
+	h.drain()
+	lic := h.wantOneLicense(alice)
+	h.fake.FailNext("PUT /v1/licenses/", 2, http.StatusInternalServerError, "server_error")
+	h.deliver(stripetest.SubscriptionDeleted(subParams("evt_d", end)))
+	h.drain()
+	if remote, _ := h.fake.License(lic.Key); remote.Status != "revoked" {
+		t.Fatalf("AuthForge status %q after the cancellation was retried", remote.Status)
+	}
+	if ev := h.event("evt_d"); ev.State != store.EventDone {
+		t.Fatalf("cancellation event %s %q", ev.State, ev.LastError)
 	}
 }

@@ -224,7 +224,17 @@ func (s *Service) retireLocked(ctx context.Context, lic store.License, r reason)
 	}
 	holders, err := s.store.ActivationsForKey(ctx, lic.Key)
 	if err != nil {
+		if changed {
+			// The gate answers from memory; with the holders unknown,
+			// only forgetting everyone keeps it from admitting them.
+			s.cache.reset()
+		}
 		return nil, fmt.Errorf("licensing: read holders: %w", err)
+	}
+	// Every holder's cached view is stale now, also one whose activation
+	// fails to be deleted below.
+	for _, h := range holders {
+		s.cache.invalidate(h.Identity)
 	}
 	f := &fallout{lic: lic, reason: r}
 	var errs []error
@@ -235,7 +245,6 @@ func (s *Service) retireLocked(ctx context.Context, lic store.License, r reason)
 		}
 		f.removed = append(f.removed, h.Identity)
 	}
-	s.cache.invalidate(f.removed...)
 	f.tell = slices.Clone(f.removed)
 	// The owner hears about a revocation or expiry once: when it happens,
 	// or when it removes someone's access.
