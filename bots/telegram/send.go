@@ -36,14 +36,18 @@ func newPacer() *pacer { return &pacer{chats: map[int64]time.Time{}} }
 func (p *pacer) reserve(chat int64, now time.Time) time.Duration {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	at := now
-	if p.next.After(at) {
-		at = p.next
+	// The global slot is booked on its own: folding one chat's spacing
+	// into it would make a busy chat (a group spamming /help) delay every
+	// other chat's replies.
+	global := now
+	if p.next.After(global) {
+		global = p.next
 	}
+	p.next = global.Add(globalInterval)
+	at := global
 	if c := p.chats[chat]; c.After(at) {
 		at = c
 	}
-	p.next = at.Add(globalInterval)
 	gap := privateInterval
 	if chat < 0 {
 		gap = groupInterval
