@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/shopbot/shopbot/identity"
@@ -25,14 +26,40 @@ func (h *Handler) admin(ctx context.Context, req Request, cmd string, run func(c
 	return run(ctx, req, t)
 }
 
-// refuse answers a non-admin's admin command with the one refusal, and
-// reports whether it did.
+// refuse answers an admin command that may not run here, and reports
+// whether it did: outside a private chat (admin answers carry buyers'
+// identities, orders and errors, which everyone in a group would read; a
+// key typed there is asked to be deleted), and for a non-admin, with the
+// one refusal.
 func (h *Handler) refuse(ctx context.Context, req Request, cmd string) (Reply, bool) {
+	if !req.Private {
+		r := goPrivate(msgGoPrivate, cmd)
+		r.DeleteRequest = slices.ContainsFunc(req.Args, looksLikeKey)
+		return r, true
+	}
 	if req.Admin {
 		return Reply{}, false
 	}
 	h.log.InfoContext(ctx, "admin command refused", "command", cmd, "identity", req.Who.String())
 	return Reply{Text: msgAdminOnly, Ephemeral: true}, true
+}
+
+// looksLikeKey is a loose test for a license key in an argument: long, with
+// dashes, nothing but letters, digits and dashes. Erring towards yes only
+// deletes a message that did not need it.
+func looksLikeKey(s string) bool {
+	return len(s) >= 16 && strings.Contains(s, "-") && keyChars(s)
+}
+
+// keyChars reports whether s has only the characters of a key: ASCII
+// letters, digits and dashes.
+func keyChars(s string) bool {
+	for _, r := range s {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseTarget reads an admin command argument: an identity ("tg:123",
@@ -50,12 +77,10 @@ func ParseTarget(s string) (Target, bool) {
 		}
 		return Target{Who: who}, true
 	}
-	for _, r := range s {
-		// Keys are ASCII letters, digits and dashes; rejecting the rest
-		// here keeps odd input out of the core and the logs.
-		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return Target{}, false
-		}
+	// Rejecting anything but a key's characters here keeps odd input out
+	// of the core and the logs.
+	if !keyChars(s) {
+		return Target{}, false
 	}
 	return Target{Key: strings.ToUpper(s)}, true
 }

@@ -379,3 +379,34 @@ func TestWaitText(t *testing.T) {
 		}
 	}
 }
+
+// Admin answers carry buyers' identities and orders: in a group they are
+// not given, for admins or anyone, and a key typed there is deleted.
+func TestAdminCommandsStayPrivate(t *testing.T) {
+	ctx := context.Background()
+	s := &shop{}
+	h := newHandler(t, s)
+	for _, admin := range []bool{true, false} {
+		for _, c := range []struct {
+			cmd, arg  string
+			deleteMsg bool
+		}{
+			{"lookup", "tg:777", false},
+			{"revoke", "abcd-efgh-ijkl-mnop", true},
+			{"resethwid", "ABCD-EFGH-IJKL-MNOP", true},
+			{"stats", "", false},
+		} {
+			req := Request{Who: identity.TelegramUser(1), Command: c.cmd, Admin: admin}
+			if c.arg != "" {
+				req.Args = []string{c.arg}
+			}
+			r := h.Handle(ctx, req)
+			if r.Text != msgGoPrivate || r.DeleteRequest != c.deleteMsg {
+				t.Errorf("admin=%v /%s %s in a group: %q delete=%v", admin, c.cmd, c.arg, r.Text, r.DeleteRequest)
+			}
+		}
+	}
+	if len(s.Calls()) != 0 {
+		t.Fatalf("group admin commands reached the shop: %q", s.Calls())
+	}
+}
