@@ -71,6 +71,11 @@ func (i Identity) Validate() error {
 	if strings.TrimLeft(i.ID, "0") == "" {
 		return fmt.Errorf("%w: user id must be positive", ErrInvalid)
 	}
+	if i.ID[0] == '0' {
+		// "tg:0042" would be a second spelling of tg:42: a license
+		// owned by it would never show up for the buyer.
+		return fmt.Errorf("%w: user id %q has leading zeros", ErrInvalid, i.ID)
+	}
 	return nil
 }
 

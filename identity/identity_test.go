@@ -17,6 +17,7 @@ func TestParse(t *testing.T) {
 		{in: " TG:5 ", want: TelegramUser(5)},
 		{in: "tg:", wantErr: true},
 		{in: "tg:0", wantErr: true},
+		{in: "tg:0042", wantErr: true},
 		{in: "tg:-5", wantErr: true},
 		{in: "tg:12a", wantErr: true},
 		{in: "slack:1", wantErr: true},
