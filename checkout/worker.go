@@ -75,8 +75,6 @@ const (
 	DefaultEventTimeout     = 2 * time.Minute
 	// pollInterval bounds how long Run sleeps without a wake-up.
 	pollInterval = 30 * time.Second
-	// pendingBatch is how many pending events one pass reads.
-	pendingBatch = 1000
 )
 
 // Errors of Replay.
@@ -254,7 +252,9 @@ func (w *Worker) sleepFor() time.Duration {
 func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
-	pending, err := w.store.PendingEvents(ctx, pendingBatch)
+	// All pending events are read: with a batch, a full batch of events
+	// waiting out their backoff would hide newer due ones behind it.
+	pending, err := w.store.PendingEvents(ctx, 0)
 	if err != nil {
 		return 0, fmt.Errorf("checkout: read pending events: %w", err)
 	}
@@ -286,9 +286,6 @@ func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
 			later(done.NextAttemptAt)
 		}
 	}
-	if len(pending) == pendingBatch {
-		later(now) // more are waiting behind this batch
-	}
 	w.nextMu.Lock()
 	w.next = next
 	w.nextMu.Unlock()
@@ -307,8 +304,10 @@ func (w *Worker) Failed(ctx context.Context, n int) ([]store.Event, error) {
 // Replay handles a failed or ignored event again now, with fresh attempts
 // (after the admin fixed the config, or to resend a key whose delivery
 // failed). A pending event is made due at once. It returns nil when the
-// event then succeeded; otherwise an error matching ErrReplayFailed with
-// the reason (the event is then rescheduled or failed as usual).
+// event then succeeded, or was queued behind an earlier pending event of
+// the same order (it runs right after that one); otherwise an error
+// matching ErrReplayFailed with the reason (the event is then rescheduled
+// or failed as usual).
 func (w *Worker) Replay(ctx context.Context, eventID string) error {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
@@ -347,7 +346,7 @@ func (w *Worker) earlierPending(ctx context.Context, ev store.Event) (bool, erro
 	if ev.OrderKey == "" {
 		return false, nil
 	}
-	pending, err := w.store.PendingEvents(ctx, pendingBatch)
+	pending, err := w.store.PendingEvents(ctx, 0)
 	if err != nil {
 		return false, fmt.Errorf("checkout: read pending events: %w", err)
 	}

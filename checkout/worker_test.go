@@ -2,6 +2,7 @@ package checkout_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -294,5 +295,28 @@ func TestSameOrderEventsWaitInOrder(t *testing.T) {
 	h.drain()
 	if n := len(h.licenses(alice)); n != 2 || h.created() != 2 {
 		t.Fatalf("%d licenses, %d created; want 2", n, h.created())
+	}
+}
+
+// Many events waiting out their backoff (an AuthForge outage after a sale
+// burst) must not hide a newer event that is due.
+func TestDueEventNotHiddenBehindBackoff(t *testing.T) {
+	h := newHarness(t)
+	for i := range 1100 {
+		id := fmt.Sprintf("evt_wait_%d", i)
+		h.deliver(paid(id, fmt.Sprintf("cs_wait_%d", i)))
+		ev := h.event(id)
+		ev.Attempts, ev.NextAttemptAt = 3, h.clock.Now().Add(time.Hour)
+		if err := h.db.UpdateEvent(h.ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.deliver(paid("evt_new", "cs_new"))
+	n, err := h.worker.ProcessDue(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 || h.event("evt_new").State != store.EventDone {
+		t.Fatalf("handled %d; new event %s", n, h.event("evt_new").State)
 	}
 }
