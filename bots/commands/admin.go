@@ -108,7 +108,7 @@ func (h *Handler) revoke(ctx context.Context, req Request, t Target) Reply {
 // lookup is /lookup KEY|user. Keys stay masked: the admin already has the
 // key or the user id, and the reply may be read over their shoulder.
 func (h *Handler) lookup(ctx context.Context, req Request, t Target) Reply {
-	found, err := h.shop.Lookup(ctx, t)
+	found, err := h.shop.Lookup(ctx, req.Who, t)
 	if err != nil {
 		return h.fail(ctx, "lookup "+t.String(), err)
 	}

@@ -100,7 +100,7 @@ func (s *shop) Revoke(_ context.Context, actor identity.Identity, t Target) ([]L
 	return s.revoked, nil
 }
 
-func (s *shop) Lookup(_ context.Context, t Target) ([]LicenseDetails, error) {
+func (s *shop) Lookup(_ context.Context, _ identity.Identity, t Target) ([]LicenseDetails, error) {
 	s.record("lookup " + t.Key + t.Who.String())
 	return s.details, nil
 }

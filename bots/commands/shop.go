@@ -29,7 +29,7 @@ type Shop interface {
 	// of actor, and returns what it revoked.
 	Revoke(ctx context.Context, actor identity.Identity, target Target) ([]License, error)
 	// Lookup describes the key, or every license of the identity.
-	Lookup(ctx context.Context, target Target) ([]LicenseDetails, error)
+	Lookup(ctx context.Context, actor identity.Identity, target Target) ([]LicenseDetails, error)
 }
 
 // Target is the argument of an admin command: exactly one of Key (upper

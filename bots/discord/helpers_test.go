@@ -92,7 +92,7 @@ func (s *shop) Revoke(_ context.Context, actor identity.Identity, t commands.Tar
 	return []commands.License{{Key: key, ProductID: "pro-monthly"}}, nil
 }
 
-func (s *shop) Lookup(_ context.Context, t commands.Target) ([]commands.LicenseDetails, error) {
+func (s *shop) Lookup(_ context.Context, _ identity.Identity, t commands.Target) ([]commands.LicenseDetails, error) {
 	s.record("lookup " + t.Key + t.Who.String())
 	return []commands.LicenseDetails{{License: commands.License{Key: key, ProductID: "pro-monthly", Status: commands.StatusActive}}}, nil
 }

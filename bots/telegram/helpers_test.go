@@ -74,7 +74,7 @@ func (s *shop) Revoke(_ context.Context, actor identity.Identity, t commands.Tar
 	return []commands.License{{Key: t.Key, ProductID: "pro-monthly"}}, nil
 }
 
-func (s *shop) Lookup(_ context.Context, t commands.Target) ([]commands.LicenseDetails, error) {
+func (s *shop) Lookup(_ context.Context, _ identity.Identity, t commands.Target) ([]commands.LicenseDetails, error) {
 	s.record("lookup")
 	return nil, nil
 }

@@ -118,8 +118,9 @@ func TestAdminCommandsEndToEnd(t *testing.T) {
 			t.Errorf("/stats lacks %q:\n%s", want, r.Text)
 		}
 	}
+	w.say(admin, "/lookup tg:5001")
 	r = w.say(admin, "/audit 50")
-	for _, want := range []string{"tg:9001 grant", "tg:9001 extend", "tg:9001 reset-hwid", "tg:9001 replay evt_admin_gold"} {
+	for _, want := range []string{"tg:9001 grant", "tg:9001 extend", "tg:9001 reset-hwid", "tg:9001 replay evt_admin_gold", "tg:9001 lookup tg:5001"} {
 		if !strings.Contains(r.Text, want) {
 			t.Errorf("/audit lacks %q:\n%s", want, r.Text)
 		}

@@ -99,7 +99,9 @@ func (s *shop) Revoke(ctx context.Context, actor identity.Identity, t commands.T
 	return out, err
 }
 
-func (s *shop) Lookup(ctx context.Context, t commands.Target) ([]commands.LicenseDetails, error) {
+func (s *shop) Lookup(ctx context.Context, actor identity.Identity, t commands.Target) ([]commands.LicenseDetails, error) {
+	// Reading buyers' data is an admin action like any other.
+	s.audit(ctx, actor, "lookup", t.String(), "")
 	var infos []licensing.Info
 	if t.Key != "" {
 		in, err := s.lic.Lookup(ctx, t.Key)

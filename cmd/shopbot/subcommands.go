@@ -266,7 +266,7 @@ func (offlineShop) Check(context.Context, identity.Identity, ...string) error { 
 func (offlineShop) Revoke(context.Context, identity.Identity, commands.Target) ([]commands.License, error) {
 	return nil, errOffline
 }
-func (offlineShop) Lookup(context.Context, commands.Target) ([]commands.LicenseDetails, error) {
+func (offlineShop) Lookup(context.Context, identity.Identity, commands.Target) ([]commands.LicenseDetails, error) {
 	return nil, errOffline
 }
 
