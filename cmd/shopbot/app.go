@@ -197,7 +197,7 @@ func (a *app) returnURL(configured, page string) string {
 	case a.cfg.Server.PublicURL != "":
 		return strings.TrimRight(a.cfg.Server.PublicURL, "/") + page
 	case a.tg != nil:
-		return a.tg.DeepLink("paid")
+		return a.tg.DeepLink("license")
 	default:
 		return "https://discord.com/channels/" + a.cfg.Discord.GuildID
 	}
