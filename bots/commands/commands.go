@@ -281,14 +281,9 @@ func (h *Handler) help(req Request) Reply {
 			b.WriteString("\n\n" + msgHelpAdminHeader)
 		}
 		b.WriteByte('\n')
-		switch args := helpArgs(e.Command); {
-		case e.Command == "activate":
-			b.WriteString(msgHelpActivateLine)
-		case e.Command == "revoke" || e.Command == "lookup":
-			fmt.Fprintf(&b, msgHelpTargetLine, e.Command, e.Description)
-		case args != "":
+		if args := helpArgs(e.Command, req.Who.Platform == identity.Discord); args != "" {
 			fmt.Fprintf(&b, msgHelpArgsLine, e.Command, args, e.Description)
-		default:
+		} else {
 			fmt.Fprintf(&b, msgHelpLine, e.Command, plain(e.Description))
 		}
 	}

@@ -410,3 +410,21 @@ func TestAdminCommandsStayPrivate(t *testing.T) {
 		t.Fatalf("group admin commands reached the shop: %q", s.Calls())
 	}
 }
+
+// /help speaks each platform's syntax: words in Telegram, options in Discord.
+func TestHelpSyntaxPerPlatform(t *testing.T) {
+	h := newHandler(t, &shop{})
+	ctx := context.Background()
+	tg := h.Handle(ctx, Request{Who: identity.TelegramUser(1), Command: "help", Admin: true, Private: true})
+	dc := h.Handle(ctx, Request{Who: identity.DiscordUser("123456789012345678"), Command: "help", Admin: true, Private: true})
+	for _, want := range []string{"/activate KEY", "/revoke KEY|tg:ID"} {
+		if !strings.Contains(tg.Text, want) {
+			t.Errorf("Telegram /help lacks %q:\n%s", want, tg.Text)
+		}
+	}
+	for _, want := range []string{"/activate key:", "/revoke key: | user:"} {
+		if !strings.Contains(dc.Text, want) {
+			t.Errorf("Discord /help lacks %q:\n%s", want, dc.Text)
+		}
+	}
+}

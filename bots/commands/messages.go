@@ -130,48 +130,46 @@ const (
 )
 
 const (
-	msgWelcome          = "Welcome! Here you can buy a license, activate it and use the members' commands."
-	msgCatalog          = "Choose a product:"
-	msgCatalogEmpty     = "Nothing is for sale right now. Please check back later."
-	msgProductLine      = "• %s — %s"
-	msgBuyIntro         = "%s\nTap the button to pay securely. The link is valid for 30 minutes."
-	msgPayButton        = "Pay for %s"
-	msgGoPrivateBuy     = "Checkout links are only sent in our private chat. Tap the button to continue there."
-	msgGoPrivate        = "Please use our private chat for that. Tap the button to open it."
-	msgGoPrivateKey     = "Never post a license key in a group. I removed your message if I could. Send `/activate KEY` in our private chat instead."
-	msgOpenPrivate      = "Open private chat"
-	msgActivateUsage    = "Send your key like this: `/activate ABCD-EFGH-IJKL-MNOP`"
-	msgActivated        = "Activated: %s.\n%s\nAccounts: %d of %d slots used."
-	msgReactivated      = "Already active on this account: %s.\n%s\nAccounts: %d of %d slots used."
-	msgValidUntil       = "Valid until %s."
-	msgLifetime         = "Lifetime license."
-	msgNoLicenses       = "You have no licenses yet. Use /buy to get one."
-	msgLicensesHeader   = "Your licenses:"
-	msgLicenseLine      = "• %s — %s\n  Key: `%s`\n  %s\n  Accounts: %d of %d slots used."
-	msgLicenseNotHere   = "  Not activated on this account yet."
-	msgActivateButton   = "Activate %s"
-	msgNeeds            = "This command needs %s. Buy it below."
-	msgNeedsNoProduct   = "This command is not available right now."
-	msgAdminOnly        = "This command is for admins."
-	msgTargetUsage      = "Usage: `/%s KEY` or `/%s tg:123` (or `discord:456`)."
-	msgBadTarget        = "That is neither a license key nor a user like `tg:123` or `discord:456`."
-	msgRevokedHeader    = "Revoked %d license(s):"
-	msgRevokedLine      = "• %s `%s`"
-	msgRevokedFooter    = "Holders lost access and were told."
-	msgNothingToRevoke  = "Nothing to revoke for `%s`."
-	msgLookupLine       = "`%s` — %s — %s\nOwner: %s\nHolders: %s (%d of %d slots)\n%s\nOrder: %s\nCreated: %s\nLicense server: %s"
-	msgUnknownCommand   = "I don't know that command. Send /help to see what I can do."
-	msgChatter          = "Send /help to see what I can do."
-	msgStaleButton      = "That button is no longer valid. Send /help to start again."
-	msgHelpHeader       = "What I can do:"
-	msgHelpAdminHeader  = "Admin commands:"
-	msgHelpLine         = "/%s — %s"
-	msgHelpActivateLine = "/activate KEY — activate a license on this account"
-	msgHelpTargetLine   = "/%s KEY|tg:ID — %s"
-	msgHelpArgsLine     = "/%s %s — %s"
-	msgManageButton     = "Manage subscription: %s"
-	msgGoPrivateMove    = "Never post a license key in a group. I removed your message if I could. Send `/transfer KEY` in our private chat instead."
-	msgUnavailable      = "This command is not available right now."
+	msgWelcome         = "Welcome! Here you can buy a license, activate it and use the members' commands."
+	msgCatalog         = "Choose a product:"
+	msgCatalogEmpty    = "Nothing is for sale right now. Please check back later."
+	msgProductLine     = "• %s — %s"
+	msgBuyIntro        = "%s\nTap the button to pay securely. The link is valid for 30 minutes."
+	msgPayButton       = "Pay for %s"
+	msgGoPrivateBuy    = "Checkout links are only sent in our private chat. Tap the button to continue there."
+	msgGoPrivate       = "Please use our private chat for that. Tap the button to open it."
+	msgGoPrivateKey    = "Never post a license key in a group. I removed your message if I could. Send `/activate KEY` in our private chat instead."
+	msgOpenPrivate     = "Open private chat"
+	msgActivateUsage   = "Send your key like this: `/activate ABCD-EFGH-IJKL-MNOP`"
+	msgActivated       = "Activated: %s.\n%s\nAccounts: %d of %d slots used."
+	msgReactivated     = "Already active on this account: %s.\n%s\nAccounts: %d of %d slots used."
+	msgValidUntil      = "Valid until %s."
+	msgLifetime        = "Lifetime license."
+	msgNoLicenses      = "You have no licenses yet. Use /buy to get one."
+	msgLicensesHeader  = "Your licenses:"
+	msgLicenseLine     = "• %s — %s\n  Key: `%s`\n  %s\n  Accounts: %d of %d slots used."
+	msgLicenseNotHere  = "  Not activated on this account yet."
+	msgActivateButton  = "Activate %s"
+	msgNeeds           = "This command needs %s. Buy it below."
+	msgNeedsNoProduct  = "This command is not available right now."
+	msgAdminOnly       = "This command is for admins."
+	msgTargetUsage     = "Usage: `/%s KEY` or `/%s tg:123` (or `discord:456`)."
+	msgBadTarget       = "That is neither a license key nor a user like `tg:123` or `discord:456`."
+	msgRevokedHeader   = "Revoked %d license(s):"
+	msgRevokedLine     = "• %s `%s`"
+	msgRevokedFooter   = "Holders lost access and were told."
+	msgNothingToRevoke = "Nothing to revoke for `%s`."
+	msgLookupLine      = "`%s` — %s — %s\nOwner: %s\nHolders: %s (%d of %d slots)\n%s\nOrder: %s\nCreated: %s\nLicense server: %s"
+	msgUnknownCommand  = "I don't know that command. Send /help to see what I can do."
+	msgChatter         = "Send /help to see what I can do."
+	msgStaleButton     = "That button is no longer valid. Send /help to start again."
+	msgHelpHeader      = "What I can do:"
+	msgHelpAdminHeader = "Admin commands:"
+	msgHelpLine        = "/%s — %s"
+	msgHelpArgsLine    = "/%s %s — %s"
+	msgManageButton    = "Manage subscription: %s"
+	msgGoPrivateMove   = "Never post a license key in a group. I removed your message if I could. Send `/transfer KEY` in our private chat instead."
+	msgUnavailable     = "This command is not available right now."
 
 	msgTransferUsage  = "Send the key to move like this: `/transfer ABCD-EFGH-IJKL-MNOP`. It frees the key so you can activate it on another account."
 	msgTransferred    = "Key `%s` is free again: every account that used it, this one included, was signed out. Send `/activate KEY` from the account that should use it now."
@@ -224,14 +222,34 @@ const (
 
 // helpArgs is the argument syntax /help shows after a command, "" for
 // none.
-func helpArgs(cmd string) string {
+func helpArgs(cmd string, discord bool) string {
+	if discord {
+		// Discord shows slash-command options by name.
+		switch cmd {
+		case "activate", "transfer", "resethwid":
+			return "key:"
+		case "extend":
+			return "key: duration:"
+		case "grant":
+			return "user: product:"
+		case "revoke", "lookup":
+			return "key: | user:"
+		case "audit", "failed":
+			return "[n:]"
+		case "replay":
+			return "event:"
+		}
+		return ""
+	}
 	switch cmd {
-	case "transfer", "resethwid":
+	case "activate", "transfer", "resethwid":
 		return "KEY"
 	case "extend":
 		return "KEY DURATION"
 	case "grant":
 		return "tg:ID PRODUCT"
+	case "revoke", "lookup":
+		return "KEY|tg:ID"
 	case "audit", "failed":
 		return "[N]"
 	case "replay":
