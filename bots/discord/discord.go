@@ -132,6 +132,10 @@ type Bot struct {
 
 var _ notify.Sender = (*Bot)(nil)
 
+// ErrUnauthorized means Discord refused the bot token: retrying cannot
+// help.
+var ErrUnauthorized = errors.New("discord: the bot token was refused")
+
 // ParsePublicKey reads the hex public key shown in the Developer Portal.
 func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 	b, err := hex.DecodeString(strings.TrimSpace(s))
@@ -223,7 +227,11 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("discord: GET /users/@me (check discord.token and discord.api_url): %w", err)
+		var rest *discordgo.RESTError
+		if errors.As(err, &rest) && rest.Response != nil && rest.Response.StatusCode == http.StatusUnauthorized {
+			return nil, fmt.Errorf("%w: GET /users/@me (check discord.token): %w", ErrUnauthorized, err)
+		}
+		return nil, fmt.Errorf("discord: GET /users/@me (check discord.api_url, or Discord is unreachable): %w", err)
 	}
 	b.botID = me.ID
 	s.AddHandler(b.onInteractionCreate)

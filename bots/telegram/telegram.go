@@ -187,7 +187,10 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("telegram: getMe (check telegram.token and telegram.api_url): %s", b.redact(err))
+		if errors.Is(err, bot.ErrorUnauthorized) {
+			return nil, fmt.Errorf("%w: getMe: %s (check telegram.token)", ErrUnauthorized, b.redact(err))
+		}
+		return nil, fmt.Errorf("telegram: getMe (check telegram.api_url, or Telegram is unreachable): %s", b.redact(err))
 	}
 	b.log.Info("telegram bot ready", "username", b.username, "mode", b.mode, "admins", len(b.adminIDs), "access_chats", len(b.chatIDs))
 	return b, nil
@@ -256,6 +259,9 @@ func check(o *Options) error {
 	}
 	return nil
 }
+
+// ErrUnauthorized means Telegram refused the token: retrying cannot help.
+var ErrUnauthorized = errors.New("telegram: the bot token was refused")
 
 // Username is the bot's @username without the @.
 func (b *Bot) Username() string { return b.username }

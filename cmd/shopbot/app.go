@@ -40,7 +40,8 @@ type hooks struct {
 	// chatSleep replaces the waits of the chat adapters' rate pacing
 	// (Telegram: 1 message/s per chat), so tests run at full speed.
 	chatSleep func(ctx context.Context, d time.Duration) error
-	// retryBase replaces the fulfillment worker's first backoff (2s).
+	// retryBase replaces the first wait of the fulfillment worker's
+	// backoff (2s) and of start-up retries (1s).
 	retryBase time.Duration
 }
 
@@ -145,7 +146,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		return nil, err
 	}
 	if cfg.TelegramEnabled() {
-		a.tg, err = telegram.New(ctx, telegramOptions(cfg, cmds, h, log.With("part", "telegram")))
+		err = a.retryStart(ctx, "telegram", telegram.ErrUnauthorized, func() (err error) {
+			a.tg, err = telegram.New(ctx, telegramOptions(cfg, cmds, h, log.With("part", "telegram")))
+			return err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -157,7 +161,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			return nil, err
 		}
 		opts.Entitled = a.lic.Entitled
-		if a.dc, err = discord.New(ctx, opts); err != nil {
+		err = a.retryStart(ctx, "discord", discord.ErrUnauthorized, func() (err error) {
+			a.dc, err = discord.New(ctx, opts)
+			return err
+		})
+		if err != nil {
 			return nil, err
 		}
 		a.router.Register(identity.Discord, a.dc)
@@ -186,6 +194,35 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		return nil, err
 	}
 	return a, nil
+}
+
+// startAttempts bounds retryStart: 1+2+4+8+16 s of waiting by default.
+const startAttempts = 6
+
+// retryStart runs a chat adapter's start-up call again while its API is
+// unreachable (a restart during a Telegram or Discord outage), with
+// doubling waits. A refused token (final) is not retried: the seller must
+// fix the config.
+func (a *app) retryStart(ctx context.Context, name string, final error, start func() error) error {
+	delay := time.Second
+	if a.hooks.retryBase > 0 {
+		delay = a.hooks.retryBase
+	}
+	for attempt := 1; ; attempt++ {
+		err := start()
+		if err == nil || errors.Is(err, final) || attempt == startAttempts {
+			return err
+		}
+		a.log.Warn("chat API unreachable at start; retrying", "part", name, "attempt", attempt, "in", delay, "err", err)
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		delay *= 2
+	}
 }
 
 // returnURL is where Stripe sends the buyer after paying or cancelling: the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -162,5 +163,46 @@ func TestSecondInstanceRefused(t *testing.T) {
 	code := runWith(context.Background(), []string{"run", "-config", filepath.Join(w.dir, "config.toml")}, env, &out, &errOut, hooks{})
 	if code != 1 || !strings.Contains(errOut.String(), "another shopbot process") {
 		t.Fatalf("second instance: exit %d\n%s", code, &errOut)
+	}
+}
+
+// TestStartRetriesUnreachableChatAPI: Telegram failing at start-up (an
+// outage during a restart) delays the shop instead of stopping it.
+func TestStartRetriesUnreachableChatAPI(t *testing.T) {
+	w := newWorld(t)
+	w.tg.FailNext("getMe", http.StatusBadGateway, "Bad Gateway", 0)
+	w.tg.FailNext("getMe", http.StatusBadGateway, "Bad Gateway", 0)
+	w.start()
+	if got := strings.Count(w.logs.String(), "chat API unreachable at start; retrying"); got != 2 {
+		t.Fatalf("%d start-up retries logged, want 2:\n%s", got, w.logs)
+	}
+	if r := w.say(w.buyer, "/help"); r.Text == "" {
+		t.Fatal("no answer after a delayed start")
+	}
+}
+
+// TestRefusedTokenStopsAtOnce: a wrong token is a config mistake; shopbot
+// says which key to fix and does not retry.
+func TestRefusedTokenStopsAtOnce(t *testing.T) {
+	for _, platform := range []string{"telegram", "discord"} {
+		t.Run(platform, func(t *testing.T) {
+			w := newWorld(t)
+			key := "TELEGRAM_TOKEN"
+			if platform == "discord" {
+				w.withDiscord("http")
+				key = "DISCORD_TOKEN"
+			}
+			w.env[key] = "123456:wrong"
+			path := filepath.Join(w.dir, "config.toml")
+			if err := os.WriteFile(path, []byte(w.config()), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
+			var out, errOut bytes.Buffer
+			code := runWith(context.Background(), []string{"run", "-config", path}, env, &out, &errOut, hooks{})
+			if code != 1 || !strings.Contains(errOut.String(), platform+".token") || strings.Contains(errOut.String(), "retrying") {
+				t.Fatalf("exit %d:\n%s", code, &errOut)
+			}
+		})
 	}
 }
