@@ -26,8 +26,14 @@ type State struct {
 	Events   []Event            `json:"events"`
 	Licenses []License          `json:"licenses"`
 	Credits  int                `json:"credits_used"`
-	Payments []Session          `json:"payments"`
-	Ready    bool               `json:"discord_ready"`
+	// Validations and Heartbeats count the AuthForge auth calls: a
+	// session that expired costs one of them on the next gated command.
+	Validations int `json:"validations"`
+	Heartbeats  int `json:"heartbeats"`
+	// Clock is the demo's time; its Now is not part of Version.
+	Clock    ClockState `json:"clock"`
+	Payments []Session  `json:"payments"`
+	Ready    bool       `json:"discord_ready"`
 }
 
 // TGMsg is one Telegram message, users' and the bot's.
@@ -117,6 +123,8 @@ func (s *Server) state(ctx context.Context) (State, error) {
 		Buyer: s.opts.Buyer, Admin: s.opts.Admin, ShopURL: s.opts.ShopURL(),
 		Telegram: map[string][]TGMsg{}, Discord: map[string][]Entry{}, Roles: map[string][]Role{},
 		Credits: s.opts.AuthForge.CreditsUsed(), Payments: s.opts.Stripe.Sessions(),
+		Validations: s.opts.AuthForge.Calls("POST /auth/validate"), Heartbeats: s.opts.AuthForge.Calls("POST /auth/heartbeat"),
+		Clock: s.clock.state(),
 		Ready: s.opts.Discord.Connected() && len(s.opts.Discord.Commands()) > 0,
 	}
 	for _, role := range []string{roleBuyer, roleAdmin} {
@@ -153,12 +161,17 @@ func (s *Server) state(ctx context.Context) (State, error) {
 		st.Licenses = append(st.Licenses, out)
 	}
 	slices.Reverse(st.Licenses) // newest first
+	// The version covers the clock's offset but not its ticking time, so
+	// a long poll waits for real changes.
+	now := st.Clock.Now
+	st.Clock.Now = time.Time{}
 	b, err := json.Marshal(st)
 	if err != nil {
 		return State{}, err
 	}
 	sum := sha256.Sum256(b)
 	st.Version = hex.EncodeToString(sum[:8])
+	st.Clock.Now = now
 	return st, nil
 }
 

@@ -50,7 +50,8 @@ type env struct {
 	events []received
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv builds the env; tweaks change the page's Options before New.
+func newEnv(t *testing.T, tweaks ...func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, tg: telegramtest.New(telegramtest.Options{}), dc: discordtest.New(discordtest.Options{})}
 	t.Cleanup(e.tg.Close)
@@ -74,13 +75,17 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.front.Close)
-	srv, err := New(Options{
+	opts := Options{
 		Stripe: e.front, Telegram: e.tg, Discord: e.dc, AuthForge: af, Store: db,
 		WebhookSecret: testSecret, ShopURL: func() string { return shop.URL },
 		Buyer:    Persona{Name: "Bea", TelegramID: 5001, DiscordID: "420000000000000001"},
 		Admin:    Persona{Name: "Ada", TelegramID: 9001, DiscordID: "900000000000000001"},
 		Products: []config.Product{{ID: "pro", Name: "Pro Plan"}},
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	srv, err := New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}

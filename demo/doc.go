@@ -17,5 +17,10 @@
 //     and its JSON API (/api/...), which plays users through the fakes'
 //     control APIs and reads back what the bots did.
 //
+// Clock is the demo's time: the real time plus an offset the page moves
+// forward (POST /api/clock/advance), read by the shop and every fake so a
+// visitor sees sessions and licenses expire without waiting; after each
+// jump the shop's licensing sweeper runs once.
+//
 // Nothing here needs a network: every service is on loopback.
 package demo

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -29,7 +30,7 @@ type Persona struct {
 }
 
 // Options wire the page to the fakes and the shop. Every field but
-// Logger, Now and HTTPClient is required.
+// Logger, Clock, Now, Sweep and HTTPClient is required.
 type Options struct {
 	Stripe    *StripeFront
 	Telegram  *telegramtest.Server
@@ -49,7 +50,14 @@ type Options struct {
 	// RoleNames names the Discord roles for the panel.
 	RoleNames map[string]string
 	Logger    *slog.Logger
-	Now       func() time.Time
+	// Clock is the demo's time, which POST /api/clock/advance moves
+	// forward; give the shop and the fakes its Now. Default: a clock on
+	// Now, itself default time.Now.
+	Clock *Clock
+	Now   func() time.Time
+	// Sweep runs the shop's licensing sweeper once (licensing.Service's
+	// Sweep) after the clock moved; nil skips it.
+	Sweep func(ctx context.Context) (removed int, err error)
 	// HTTPClient posts webhook events; default a client with a 10s timeout.
 	HTTPClient *http.Client
 }
@@ -60,6 +68,9 @@ type Server struct {
 	log  *slog.Logger
 	mux  *http.ServeMux
 	hc   *http.Client
+	// clock is opts.Clock; advanceMu serialises advances and their sweeps.
+	clock     *Clock
+	advanceMu sync.Mutex
 
 	mu      sync.Mutex
 	nextEvt int
@@ -84,9 +95,11 @@ func New(opts Options) (*Server, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	if s.opts.Now == nil {
-		s.opts.Now = time.Now
+	s.clock = opts.Clock
+	if s.clock == nil {
+		s.clock = NewClock(opts.Now)
 	}
+	s.opts.Now = s.clock.Now
 	if s.hc == nil {
 		s.hc = &http.Client{Timeout: 10 * time.Second}
 	}
@@ -101,6 +114,7 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST /api/discord/send", s.handleDiscordSend)
 	s.mux.HandleFunc("POST /api/discord/click", s.handleDiscordClick)
 	s.mux.HandleFunc("POST /api/stripe/{action}", s.handleStripeAction)
+	s.mux.HandleFunc("POST /api/clock/advance", s.handleClockAdvance)
 	s.mux.HandleFunc("GET /pay/{id}", s.handlePayPage)
 	s.mux.HandleFunc("POST /pay/{id}", s.handlePayAction)
 	s.mux.HandleFunc("GET /checkout/success", s.handleReturn(true))

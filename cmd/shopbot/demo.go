@@ -49,14 +49,16 @@ type demoFakes struct {
 	front *demo.StripeFront
 }
 
-func startDemoFakes(pageURL string) (*demoFakes, error) {
+// startDemoFakes starts the fakes on the demo's clock (now), so sessions,
+// license expiry and message dates agree with the shop's.
+func startDemoFakes(pageURL string, now func() time.Time) (*demoFakes, error) {
 	f := &demoFakes{
-		af:   authforgetest.New(authforgetest.Options{}),
-		tg:   telegramtest.New(telegramtest.Options{BotUsername: "shopbot_demo_bot"}),
-		dc:   discordtest.New(discordtest.Options{}),
+		af:   authforgetest.New(authforgetest.Options{Now: now}),
+		tg:   telegramtest.New(telegramtest.Options{BotUsername: "shopbot_demo_bot", Now: now}),
+		dc:   discordtest.New(discordtest.Options{Now: now}),
 		mock: stripetest.NewMock(),
 	}
-	front, err := demo.NewStripeFront(f.mock.URL, pageURL, nil)
+	front, err := demo.NewStripeFront(f.mock.URL, pageURL, now)
 	if err != nil {
 		f.close()
 		return nil, err
@@ -158,7 +160,10 @@ func cmdDemo(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 	defer ln.Close()
 	pageURL := "http://" + ln.Addr().String()
 
-	fakes, err := startDemoFakes(pageURL)
+	// The demo's clock runs on the real time (or the test's) plus the
+	// days the page skips ahead; the shop and every fake read it.
+	clock := demo.NewClock(h.now)
+	fakes, err := startDemoFakes(pageURL, clock.Now)
 	if err != nil {
 		return err
 	}
@@ -172,6 +177,7 @@ func cmdDemo(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 	shopURL := ""
 	shopUp := make(chan struct{})
 	inner := h
+	inner.now = clock.Now
 	inner.listening = func(addr string) {
 		mu.Lock()
 		shopURL = "http://" + addr
@@ -188,6 +194,8 @@ func cmdDemo(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		ShopURL:       func() string { mu.Lock(); defer mu.Unlock(); return shopURL },
 		Buyer:         demoBuyer(), Admin: demoAdmin(), Products: cfg.Products,
 		RoleNames: map[string]string{demoRoleID: "Pro"},
+		Clock:     clock,
+		Sweep:     a.lic.Sweep,
 		Logger:    log.With("part", "demo"),
 	})
 	if err != nil {

@@ -251,5 +251,11 @@ func TestDemoBrowser(t *testing.T) {
 	}
 	b.waitTrue("Pro role removed", `!document.querySelector('#roles-buyer').innerText.includes('@Pro')`)
 	b.waitTrue("license revoked in AuthForge", `document.querySelector('#licenses .license .pill').textContent === 'revoked'`)
+
+	// The demo clock skips ahead from the panel.
+	b.waitTrue("clock shown", `document.querySelector('#clock-ahead').textContent.includes('real time')`)
+	b.run("skip 31 days", chromedp.Click(chromedp.CSS("#advance-31")))
+	b.waitTrue("clock ahead", `document.querySelector('#clock-ahead').textContent.includes('31 day')`)
+	b.waitTrue("AuthForge calls shown", `/\d+ validation/.test(document.querySelector('#auth-calls').textContent)`)
 	t.Logf("story done with key %s…", key[:4])
 }

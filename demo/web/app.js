@@ -139,21 +139,42 @@ function renderDiscord(d) {
 function pill(s) { return '<span class="pill ' + esc(s) + '">' + esc(s) + "</span>"; }
 function when(t) { return t ? new Date(t).toLocaleString() : "never"; }
 
+function renderClock(d) {
+  const c = d.clock || {};
+  const day = c.now ? new Date(c.now).toLocaleDateString(undefined, { weekday: "short", year: "numeric", month: "short", day: "numeric" }) : "…";
+  if (changed("clock", [day, c.days_ahead])) {
+    $("clock-date").textContent = day;
+    $("clock-ahead").textContent = c.days_ahead ? "· " + c.days_ahead + " day(s) ahead of real time" : "· real time";
+  }
+  if (changed("auth", [d.validations, d.heartbeats])) {
+    $("auth-calls").textContent = "AuthForge calls: " + d.validations + " validation(s), " + d.heartbeats + " heartbeat(s)";
+  }
+}
+
+function advance(days) {
+  return api("/api/clock/advance", { days }).then((out) => {
+    const removed = out.removed ? "; the sweeper removed " + out.removed + " activation(s)" : "";
+    toast("Skipped " + days + " day(s) ahead" + removed + (out.sweep_error ? "; sweep failed: " + out.sweep_error : ""));
+  }, () => {});
+}
+
 function renderPanel(d) {
+  renderClock(d);
   if (changed("roles", d.roles)) {
     $("roles").innerHTML = ["buyer", "admin"].map((r) => {
       const p = d[r], roles = d.roles[r] || [];
       return '<div id="roles-' + r + '">' + esc(p.name) + ": " + (roles.length ? roles.map((x) => '<span class="role">@' + esc(x.name) + "</span>").join("") : '<span class="muted">no shop roles</span>') + "</div>";
     }).join("");
   }
-  if (changed("lic", [d.licenses, d.credits_used])) {
+  if (changed("lic", [d.licenses, d.credits_used, d.clock && d.clock.days_ahead])) {
     $("credits").textContent = "· credits used: " + d.credits_used;
     $("licenses").innerHTML = (d.licenses || []).map((l) => {
       const slots = [];
       for (let i = 0; i < Math.max(l.max_slots, l.hwids.length); i++) {
         slots.push(l.hwids[i] ? '<span class="slot used">' + esc(l.hwids[i]) + "</span>" : '<span class="slot">free</span>');
       }
-      return '<div class="item license"><div class="k">' + esc(l.key) + "</div>" + pill(l.status) + " " + esc(l.product || "") +
+      const status = l.status === "active" && l.expires_at && d.clock && new Date(l.expires_at) <= new Date(d.clock.now) ? "expired" : l.status;
+      return '<div class="item license"><div class="k">' + esc(l.key) + "</div>" + pill(status) + " " + esc(l.product || "") +
         ' <span class="muted">owner ' + esc(l.owner || "?") + " · expires " + when(l.expires_at) + "</span>" +
         '<div class="slots">' + slots.join("") + "</div></div>";
     }).join("") || '<span class="muted">none yet</span>';
@@ -237,6 +258,7 @@ document.addEventListener("click", (ev) => {
   }
   const ds = el.dataset;
   if (ds.role) return setRole(ds.role);
+  if (ds.advance) return void advance(Number(ds.advance));
   if (ds.url) { window.location.href = ds.url; return; }
   if (ds.chip) {
     const input = el.parentElement.id === "tg-chips" ? $("tg-input") : $("dc-input");
