@@ -112,6 +112,7 @@ func TestAdminCommandsEndToEnd(t *testing.T) {
 	}
 
 	// /stats and /audit report what happened, keys masked.
+	w.waitIdle()
 	r = w.say(admin, "/stats")
 	for _, want := range []string{"Orders: 1 (fulfilled 1)", "Licenses: 2 active, 0 revoked", "Stripe events: 0 pending, 1 failed", "validation(s)"} {
 		if !strings.Contains(r.Text, want) {

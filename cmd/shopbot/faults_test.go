@@ -287,6 +287,7 @@ func TestMetrics(t *testing.T) {
 	w.start()
 	key := w.buyAndDeliver("evt_metrics", "cs_test_metrics")
 	w.say(w.buyer, "/activate "+key)
+	w.waitIdle() // the key is sent before the event is marked done
 	get := func(token string) (int, string) {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+w.addr+"/metrics", nil)
 		req.Header.Set("Authorization", "Bearer "+token)
