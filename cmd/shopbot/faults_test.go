@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -232,27 +231,26 @@ func TestBlockedBuyerKeepsKey(t *testing.T) {
 	}
 }
 
-// TestEntitlementsAPI: the seller's services ask the gate over HTTP.
+// TestEntitlementsAPI: the seller's services ask the gate over HTTP, and
+// the answer follows the license.
 func TestEntitlementsAPI(t *testing.T) {
 	w := newWorld(t)
 	w.start()
 	key := w.buyAndDeliver("evt_api", "cs_test_api")
-	get := func(token string) int {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+w.addr+"/api/v1/entitlements/tg:5001", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
-	if code := get("wrong-token-0123456789"); code != http.StatusUnauthorized {
+	const path = "/api/v1/entitlements/tg:5001"
+	if code, _ := w.getAuthorized(path, "wrong-token-0123456789"); code != http.StatusUnauthorized {
 		t.Fatalf("wrong token: %d", code)
 	}
+	if code, body := w.getAuthorized(path, testAPIToken); code != http.StatusOK || !strings.Contains(body, `"entitled":false`) {
+		t.Fatalf("before activation: %d %s", code, body)
+	}
 	w.say(w.buyer, "/activate "+key)
-	if code := get("e2e-entitlements-token-0123456789"); code != http.StatusOK {
-		t.Fatalf("entitled identity: %d", code)
+	if code, body := w.getAuthorized(path, testAPIToken); code != http.StatusOK || !strings.Contains(body, `"entitled":true`) || !strings.Contains(body, `"pro"`) {
+		t.Fatalf("after activation: %d %s", code, body)
+	}
+	w.say(w.admin, "/revoke "+key)
+	if code, body := w.getAuthorized(path, testAPIToken); code != http.StatusOK || !strings.Contains(body, `"entitled":false`) {
+		t.Fatalf("after revoke: %d %s", code, body)
 	}
 }
 
@@ -288,21 +286,10 @@ func TestMetrics(t *testing.T) {
 	key := w.buyAndDeliver("evt_metrics", "cs_test_metrics")
 	w.say(w.buyer, "/activate "+key)
 	w.waitIdle() // the key is sent before the event is marked done
-	get := func(token string) (int, string) {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+w.addr+"/metrics", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(body)
-	}
-	if code, _ := get("wrong-token-0123456789"); code != http.StatusUnauthorized {
+	if code, _ := w.getAuthorized("/metrics", "wrong-token-0123456789"); code != http.StatusUnauthorized {
 		t.Fatalf("wrong token: %d", code)
 	}
-	code, body := get("e2e-entitlements-token-0123456789")
+	code, body := w.getAuthorized("/metrics", testAPIToken)
 	if code != http.StatusOK {
 		t.Fatalf("metrics: %d", code)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -25,6 +26,7 @@ const (
 	testWebhookSecret = "whsec_e2e_test_secret"
 	testAdminID       = 9001
 	testGatedReply    = "Premium content: https://example.com/secret"
+	testAPIToken      = "e2e-entitlements-token-0123456789"
 )
 
 // shared fakes are expensive to start (stripe-mock parses Stripe's whole
@@ -86,7 +88,7 @@ func (w *world) config() string {
 [server]
 listen = "127.0.0.1:0"
 public_url = "https://shop.example.com"
-api_token = "e2e-entitlements-token-0123456789"
+api_token = %q
 
 [store]
 path = %q
@@ -123,7 +125,7 @@ max_hwid_slots = 2
 command = "premium"
 products = ["pro"]
 reply = %q
-%s`, filepath.Join(w.dir, "shop.db"), w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
+%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
 		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles(), testGatedReply, w.extra)
 }
 
@@ -330,4 +332,25 @@ func (w *world) health() healthz {
 		w.t.Fatalf("GET /healthz: %d %+v", resp.StatusCode, h)
 	}
 	return h
+}
+
+// getAuthorized GETs path on the shop with a bearer token and returns the
+// status and body.
+func (w *world) getAuthorized(path, token string) (int, string) {
+	w.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, "http://"+w.addr+path, nil)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		w.t.Fatalf("GET %s: %v", path, err)
+	}
+	return resp.StatusCode, string(body)
 }
