@@ -12,6 +12,7 @@ require (
 	github.com/stripe/stripe-mock v0.203.0
 	go.etcd.io/bbolt v1.5.0
 	golang.org/x/crypto v0.59.0
+	golang.org/x/time v0.16.0
 )
 
 require (

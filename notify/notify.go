@@ -25,9 +25,25 @@ type Link struct {
 	URL   string
 }
 
+// Priority orders outgoing messages when a platform's rate limit makes
+// them wait. The zero value is Urgent: what the core sends a buyer is
+// about their money or access unless it says otherwise.
+type Priority int
+
+const (
+	// Urgent: key deliveries, revocation notices, admin alerts.
+	Urgent Priority = iota
+	// Normal: replies to commands, informational notices.
+	Normal
+	// Bulk: reminders and broadcasts; they go last.
+	Bulk
+)
+
 // Notice is one message to one buyer. Text is plain, user-facing text.
 type Notice struct {
 	Text string
+	// Priority is how soon it must go out; the zero value is Urgent.
+	Priority Priority
 	// ActivateKey, when set, is a license key the adapter offers to activate
 	// with one tap (Telegram button) or explains how to activate (Discord).
 	ActivateKey string

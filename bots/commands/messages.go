@@ -103,6 +103,12 @@ const (
 	// TextInternalError is the generic apology for failures the user can do
 	// nothing about.
 	TextInternalError = "Something went wrong on our side. Please try again in a minute."
+	// TextSlowDown answers, at most once a minute, someone whose commands
+	// come faster than their budget; the dropped ones get no answer.
+	TextSlowDown = "You are sending commands faster than I can answer, so I skipped the last ones. Wait a few seconds, then try again."
+	// TextBusy answers, at most once a minute, a command dropped because
+	// the whole shop has as much work in progress as it takes.
+	TextBusy = "The shop is very busy right now, so I skipped that. Please try again in a moment."
 	// TextAdminAlertPrefix starts every admin alert.
 	TextAdminAlertPrefix = "Admin alert: "
 	// TextActivateInServer follows a key delivered by Discord direct
@@ -219,6 +225,15 @@ const (
 	descReplay   = "Process a Stripe event again (admins)"
 	descSync     = "Repair roles and chat access for everyone (admins)"
 )
+
+// SlowDownText is the notice for a dropped command: TextBusy when the
+// whole shop was full, TextSlowDown when the sender was over budget.
+func SlowDownText(shopFull bool) string {
+	if shopFull {
+		return TextBusy
+	}
+	return TextSlowDown
+}
 
 // helpArgs is the argument syntax /help shows after a command, "" for
 // none.

@@ -35,6 +35,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/shopbot/shopbot/bots/budget"
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
@@ -75,6 +76,9 @@ type Options struct {
 	AdminUserIDs []string
 	// Commands answers every command; its Menu is what gets registered.
 	Commands *commands.Handler
+	// Budget admits each command before any work; nil makes one with
+	// the defaults.
+	Budget *budget.Budget
 	// Products give DiscordRoleIDs for SyncAccess and /buy's choices.
 	Products []config.Product
 	// Gated are the gated commands (also in Commands' menu); optional.
@@ -125,6 +129,7 @@ type Bot struct {
 	now            func() time.Time
 	sleep          func(context.Context, time.Duration) error
 
+	budget   *budget.Budget
 	inflight run.Gate // interactions in progress; Run waits for them
 	alerts   alertMemo
 	runOnce  sync.Once
@@ -189,6 +194,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		alertEvery:     opts.AlertEvery,
 		now:            opts.Now,
 		sleep:          opts.Sleep,
+		budget:         opts.Budget,
 		alerts:         alertMemo{m: map[string]time.Time{}},
 	}
 	for _, id := range opts.AdminUserIDs {
@@ -303,6 +309,9 @@ func check(o *Options) (*url.URL, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Budget == nil {
+		o.Budget = budget.New(budget.Options{Now: o.Now})
 	}
 	if o.Sleep == nil {
 		o.Sleep = run.Sleep

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopbot/shopbot/bots/budget"
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/bots/discord"
 	"github.com/shopbot/shopbot/bots/discord/discordtest"
@@ -156,6 +157,9 @@ func newEnv(t *testing.T, mode string, adjust ...func(*discord.Options)) *env {
 		Logger:        slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:           clock.Now,
 		Sleep:         clock.Sleep,
+		// The clock stands still, so budgets never refill: a generous
+		// one keeps tests of other things from hitting it.
+		Budget: budget.New(budget.Options{Burst: 1000, InFlight: 100, Now: clock.Now}),
 	}
 	if mode == discord.ModeGateway {
 		opts.GatewayURL = dc.GatewayURL()
@@ -178,9 +182,9 @@ func newEnv(t *testing.T, mode string, adjust ...func(*discord.Options)) *env {
 }
 
 // start builds the adapter and runs it until the test ends.
-func start(t *testing.T, mode string) *env {
+func start(t *testing.T, mode string, adjust ...func(*discord.Options)) *env {
 	t.Helper()
-	e := newEnv(t, mode)
+	e := newEnv(t, mode, adjust...)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.bot.Run(ctx) }()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/shopbot/shopbot/bots/budget"
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/identity"
 )
@@ -19,6 +20,9 @@ import (
 type plan struct {
 	now   *discordgo.InteractionResponse
 	later func(ctx context.Context) commands.Reply
+	// ticket holds the command's place in the in-flight caps until its
+	// work, deferred or not, is done.
+	ticket budget.Ticket
 }
 
 // onInteractionCreate is the gateway handler. discordgo runs each event
@@ -33,6 +37,7 @@ func (b *Bot) onInteractionCreate(_ *discordgo.Session, e *discordgo.Interaction
 	defer b.catchPanic("interaction")
 	i := e.Interaction
 	p := b.plan(ctx, i)
+	defer p.ticket.Done()
 	if p.now == nil {
 		return
 	}
@@ -85,6 +90,28 @@ func (b *Bot) plan(ctx context.Context, i *discordgo.Interaction) plan {
 	switch i.Type {
 	case discordgo.InteractionPing:
 		return plan{now: &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}}
+	case discordgo.InteractionApplicationCommandAutocomplete:
+		// One per keystroke and answered from the config alone: not a
+		// command, so it spends no budget.
+		return plan{now: b.autocomplete(i.ApplicationCommandData())}
+	}
+	// Discord wants an answer to every interaction, so a command over
+	// budget still gets one, at once and without any other work.
+	verdict, reason, ticket := b.budget.Admit(req.Who.String())
+	if verdict != budget.Allow {
+		if verdict == budget.DropNotify {
+			b.log.Info("discord: identity over its command budget", "identity", req.Who.String(), "reason", reason)
+		}
+		return plan{now: message(commands.Reply{Text: commands.SlowDownText(reason == budget.ReasonFull)})}
+	}
+	p := b.planAdmitted(ctx, i, req)
+	p.ticket = ticket
+	return p
+}
+
+// planAdmitted is plan for a command within budget.
+func (b *Bot) planAdmitted(ctx context.Context, i *discordgo.Interaction, req commands.Request) plan {
+	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
 		data := i.ApplicationCommandData()
 		req.Command, req.Args = strings.ToLower(data.Name), optionArgs(data.Options)
@@ -102,8 +129,6 @@ func (b *Bot) plan(ctx context.Context, i *discordgo.Interaction) plan {
 		return plan{now: deferred(), later: func(ctx context.Context) commands.Reply {
 			return b.cmds.Callback(ctx, req, customID)
 		}}
-	case discordgo.InteractionApplicationCommandAutocomplete:
-		return plan{now: b.autocomplete(i.ApplicationCommandData())}
 	}
 	return plan{now: message(b.cmds.Callback(ctx, req, ""))}
 }

@@ -70,12 +70,14 @@ func (b *Bot) InteractionsHandler() http.Handler {
 		}()
 		p := b.respondHTTP(ctx, w, &i)
 		if p.later == nil {
+			p.ticket.Done()
 			return
 		}
 		handedOff = true
 		go func() {
 			defer b.inflight.Exit()
 			defer cancel()
+			defer p.ticket.Done()
 			defer b.catchPanic("interaction")
 			b.finish(ctx, &i, p.later)
 		}()

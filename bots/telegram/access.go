@@ -27,7 +27,7 @@ func (b *Bot) Notify(ctx context.Context, to identity.Identity, n notify.Notice)
 	if err != nil {
 		return err
 	}
-	_, err = b.send(ctx, chat, renderNotice(n.Text, n.ActivateKey), noticeKeyboard(n.ActivateKey, n.Links), 0)
+	_, err = b.send(ctx, chat, n.Priority, renderNotice(n.Text, n.ActivateKey), noticeKeyboard(n.ActivateKey, n.Links), 0)
 	if err != nil {
 		return b.sendError("notify", to.String(), err)
 	}
@@ -44,7 +44,7 @@ func (b *Bot) AlertAdmins(ctx context.Context, text string) error {
 	}
 	var errs []error
 	for _, id := range b.adminIDs {
-		if _, err := b.send(ctx, id, escape(truncate(commands.TextAdminAlertPrefix+text)), nil, 0); err != nil {
+		if _, err := b.send(ctx, id, notify.Urgent, escape(truncate(commands.TextAdminAlertPrefix+text)), nil, 0); err != nil {
 			errs = append(errs, b.sendError("alert admin", fmt.Sprint(id), err))
 		}
 	}
@@ -177,7 +177,7 @@ func isMember(m *models.ChatMember) bool {
 
 func (b *Bot) member(ctx context.Context, chat, user int64) (*models.ChatMember, error) {
 	var m *models.ChatMember
-	err := b.do(ctx, chat, false, func(ctx context.Context) error {
+	err := b.do(ctx, chat, func(ctx context.Context) error {
 		var err error
 		m, err = b.api.GetChatMember(ctx, &bot.GetChatMemberParams{ChatID: chat, UserID: user})
 		return err
@@ -202,7 +202,7 @@ func (b *Bot) invite(ctx context.Context, chat, user int64, who identity.Identit
 		}
 	}
 	var link string
-	err := b.do(ctx, chat, false, func(ctx context.Context) error {
+	err := b.do(ctx, chat, func(ctx context.Context) error {
 		l, err := b.api.CreateChatInviteLink(ctx, &bot.CreateChatInviteLinkParams{
 			ChatID:      chat,
 			Name:        limit("shopbot "+who.String(), 32),
@@ -223,7 +223,7 @@ func (b *Bot) invite(ctx context.Context, chat, user int64, who identity.Identit
 
 // remove takes user out of chat without a lasting ban.
 func (b *Bot) remove(ctx context.Context, chat, user int64) error {
-	err := b.do(ctx, chat, false, func(ctx context.Context) error {
+	err := b.do(ctx, chat, func(ctx context.Context) error {
 		_, err := b.api.BanChatMember(ctx, &bot.BanChatMemberParams{ChatID: chat, UserID: user})
 		return err
 	})
@@ -234,7 +234,7 @@ func (b *Bot) remove(ctx context.Context, chat, user int64) error {
 }
 
 func (b *Bot) unban(ctx context.Context, chat, user int64) error {
-	err := b.do(ctx, chat, false, func(ctx context.Context) error {
+	err := b.do(ctx, chat, func(ctx context.Context) error {
 		_, err := b.api.UnbanChatMember(ctx, &bot.UnbanChatMemberParams{ChatID: chat, UserID: user, OnlyIfBanned: true})
 		return err
 	})

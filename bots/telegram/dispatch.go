@@ -9,6 +9,7 @@ import (
 	"github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
+	"github.com/shopbot/shopbot/bots/budget"
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/identity"
 )
@@ -73,6 +74,11 @@ func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
 	} else if !private {
 		return
 	}
+	ticket, ok := b.admit(req.Who, m.Chat)
+	if !ok {
+		return
+	}
+	defer ticket.Done()
 	// Arguments are not logged: they may be license keys.
 	b.log.Info("telegram command", "command", req.Command, "identity", req.Who.String(), "chat", m.Chat.ID, "private", private)
 	reply := b.cmds.Handle(ctx, req)
@@ -89,7 +95,6 @@ func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
 
 // onCallback handles a pressed inline button.
 func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery) {
-	b.answerCallback(ctx, q.ID)
 	chat := models.Chat{ID: q.From.ID, Type: models.ChatTypePrivate}
 	switch {
 	case q.Message.Message != nil:
@@ -102,6 +107,14 @@ func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery) {
 		Admin:   b.admins[q.From.ID],
 		Private: isPrivate(chat),
 	}
+	// Over budget, even the spinner is left to time out: answering it
+	// would be work done for the flood.
+	ticket, ok := b.admit(req.Who, chat)
+	if !ok {
+		return
+	}
+	defer ticket.Done()
+	b.answerCallback(ctx, q.ID)
 	b.log.Info("telegram button", "identity", req.Who.String(), "chat", chat.ID, "private", req.Private)
 	b.respond(ctx, chat, q.From.ID, b.cmds.Callback(ctx, req, q.Data), 0)
 }
@@ -118,9 +131,24 @@ func (b *Bot) respond(ctx context.Context, chat models.Chat, userID int64, r com
 		b.log.Error("telegram: sensitive reply redirected to the private chat", "chat", chat.ID)
 		to, replyTo = userID, 0
 	}
-	if _, err := b.send(ctx, to, renderText(r.Text), b.keyboard(r.Buttons), replyTo); err != nil {
-		b.log.Warn("telegram: reply not sent", "chat", to, "err", b.redact(err))
+	b.post(to, renderText(r.Text), b.keyboard(r.Buttons), replyTo)
+}
+
+// admit asks who's budget before any work on their command. Over budget
+// the command is dropped; once a minute the sender is told to slow down,
+// in the chat they used (in a group, only if the notice fits that
+// group's own queue, which is the group's problem, not anyone else's).
+func (b *Bot) admit(who identity.Identity, chat models.Chat) (budget.Ticket, bool) {
+	verdict, reason, ticket := b.budget.Admit(who.String())
+	if verdict == budget.Allow {
+		return ticket, true
 	}
+	b.log.Debug("telegram: command dropped", "identity", who.String(), "chat", chat.ID, "reason", reason)
+	if verdict == budget.DropNotify {
+		b.log.Info("telegram: identity over its command budget", "identity", who.String(), "chat", chat.ID, "reason", reason)
+		b.post(chat.ID, escape(commands.SlowDownText(reason == budget.ReasonFull)), nil, 0)
+	}
+	return budget.Ticket{}, false
 }
 
 // recent remembers the last n update ids to drop redeliveries.

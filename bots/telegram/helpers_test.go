@@ -115,7 +115,7 @@ type env struct {
 const secret = "s3cret_token-1"
 
 // start runs the adapter against a fresh fake in the given mode.
-func start(t *testing.T, mode string) *env {
+func start(t *testing.T, mode string, tweak ...func(*telegram.Options)) *env {
 	t.Helper()
 	// The clock advances only when the adapter sleeps, so pacing and 429
 	// retries are instant and their waits can be asserted.
@@ -147,7 +147,7 @@ func start(t *testing.T, mode string) *env {
 	}))
 	t.Cleanup(web.Close)
 	ctx, cancel := context.WithCancel(context.Background())
-	b, err := telegram.New(ctx, telegram.Options{
+	opts := telegram.Options{
 		Token:         tg.Token(),
 		APIURL:        tg.URL(),
 		Mode:          mode,
@@ -160,7 +160,11 @@ func start(t *testing.T, mode string) *env {
 		PollTimeout:   2 * time.Second,
 		Now:           clock.Now,
 		Sleep:         clock.Sleep,
-	})
+	}
+	for _, f := range tweak {
+		f(&opts)
+	}
+	b, err := telegram.New(ctx, opts)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -184,6 +188,9 @@ func start(t *testing.T, mode string) *env {
 		case <-time.After(10 * time.Second):
 			t.Error("Run did not return after cancel")
 		}
+		closeCtx, c := context.WithTimeout(context.Background(), 5*time.Second)
+		defer c()
+		b.Close(closeCtx)
 	}
 	t.Cleanup(stop)
 	e := &env{tg: tg, bot: b, shop: s, clock: clock, stop: stop, hookURL: web.URL + telegram.WebhookPath}

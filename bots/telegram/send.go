@@ -3,94 +3,89 @@ package telegram
 import (
 	"context"
 	"errors"
-	"sync"
 	"time"
 
 	"github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
+	"golang.org/x/time/rate"
+
+	"github.com/shopbot/shopbot/bots/outbox"
+	"github.com/shopbot/shopbot/notify"
 )
 
-// Telegram's documented limits: about 30 messages a second overall, one a
-// second per chat, 20 a minute per group.
-const (
-	globalInterval  = time.Second / 30
-	privateInterval = time.Second
-	groupInterval   = 3 * time.Second
-	// maxRetries bounds how often one call is retried after 429.
-	maxRetries = 3
-)
+// maxRetries bounds how often one call is retried after 429.
+const maxRetries = 3
 
-// pacer hands out send slots: each message reserves the earliest time
-// that respects both the global rate and its chat's rate. Reserving
-// (instead of token buckets) makes the wait computable up front, so it
-// runs through the injectable Sleep and tests need no real time.
-type pacer struct {
-	mu    sync.Mutex
-	next  time.Time
-	chats map[int64]time.Time
+// Pacing is how fast messages go out. Zero fields take Telegram's
+// documented limits: about 30 messages a second overall, one a second per
+// chat and 20 a minute per group, short bursts tolerated.
+type Pacing struct {
+	PerSecond        float64 // overall; default 30
+	Burst            int     // overall burst; default 30
+	PrivatePerMinute int     // per private chat; default 60
+	GroupPerMinute   int     // per group or channel; default 20
+	ChatBurst        int     // per chat; default 3
+	ChatQueue        int     // queued replies per chat; default 20
+	TotalQueue       int     // queued replies in all; default 10,000
+	// Unlimited sends everything at once (tests of other behaviour).
+	Unlimited bool
 }
 
-func newPacer() *pacer { return &pacer{chats: map[int64]time.Time{}} }
-
-// reserve books a slot for chat and returns how long to wait for it.
-func (p *pacer) reserve(chat int64, now time.Time) time.Duration {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	// The global slot is booked on its own: folding one chat's spacing
-	// into it would make a busy chat (a group spamming /help) delay every
-	// other chat's replies.
-	global := now
-	if p.next.After(global) {
-		global = p.next
+// outboxOptions turns Pacing into the outbox's limits.
+func (p Pacing) outboxOptions() outbox.Options {
+	o := outbox.Options{
+		Rate:     rate.Limit(p.PerSecond),
+		Burst:    p.Burst,
+		ChatCap:  p.ChatQueue,
+		TotalCap: p.TotalQueue,
 	}
-	p.next = global.Add(globalInterval)
-	at := global
-	if c := p.chats[chat]; c.After(at) {
-		at = c
+	private, group, burst := p.PrivatePerMinute, p.GroupPerMinute, p.ChatBurst
+	if private <= 0 {
+		private = 60
 	}
-	gap := privateInterval
-	if chat < 0 {
-		gap = groupInterval
+	if group <= 0 {
+		group = 20
 	}
-	p.chats[chat] = at.Add(gap)
-	if len(p.chats) > 4096 {
-		for id, t := range p.chats {
-			if t.Before(now) {
-				delete(p.chats, id)
-			}
+	if burst <= 0 {
+		burst = 3
+	}
+	o.ChatLimit = func(chat int64) (rate.Limit, int) {
+		// Telegram's group, supergroup and channel ids are negative.
+		if chat < 0 {
+			return rate.Limit(float64(group) / 60), burst
 		}
+		return rate.Limit(float64(private) / 60), burst
 	}
-	return at.Sub(now)
+	if p.Unlimited {
+		o.Rate = rate.Inf
+		o.ChatLimit = func(int64) (rate.Limit, int) { return rate.Inf, 1 }
+	}
+	return o
 }
 
-// hold keeps chat quiet until until: after a 429 every sender to that
-// chat must wait, not only the one that was refused.
-func (p *pacer) hold(chat int64, until time.Time) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.chats[chat].Before(until) {
-		p.chats[chat] = until
+// retryAfter recognises Telegram's 429 and its retry_after.
+func retryAfter(err error) (time.Duration, bool) {
+	var tooMany *bot.TooManyRequestsError
+	if !errors.As(err, &tooMany) {
+		return 0, false
 	}
+	return time.Duration(tooMany.RetryAfter) * time.Second, true
 }
 
-// do runs one API call with a timeout, paced when it sends a message to
-// chat, and retried after the retry_after of a 429 (bounded in count and
-// wait, and cancelled with ctx).
-func (b *Bot) do(ctx context.Context, chat int64, paced bool, call func(context.Context) error) error {
+// do runs one API call that is not a message (getMe, bans, invite links)
+// with a timeout, retried after the retry_after of a 429 (bounded in
+// count and wait, and cancelled with ctx). A 429 about a chat also holds
+// that chat's messages in the outbox.
+func (b *Bot) do(ctx context.Context, chat int64, call func(context.Context) error) error {
 	for attempt := 0; ; attempt++ {
-		if paced {
-			if err := b.sleep(ctx, b.pace.reserve(chat, b.now())); err != nil {
-				return err
-			}
-		}
 		cctx, cancel := context.WithTimeout(ctx, b.callTimeout)
 		err := call(cctx)
 		cancel()
-		var tooMany *bot.TooManyRequestsError
-		if !errors.As(err, &tooMany) {
+		wait, limited := retryAfter(err)
+		if !limited {
 			return err
 		}
-		wait := time.Duration(tooMany.RetryAfter) * time.Second
+		b.rateLimited.Add(1)
 		if wait <= 0 {
 			wait = time.Second
 		}
@@ -98,15 +93,18 @@ func (b *Bot) do(ctx context.Context, chat int64, paced bool, call func(context.
 			return err
 		}
 		b.log.Warn("telegram rate limited; retrying", "chat", chat, "retry_after", wait, "attempt", attempt+1)
-		b.pace.hold(chat, b.now().Add(wait))
+		if chat != 0 {
+			b.out.Hold(chat, b.now().Add(wait))
+		}
 		if err := b.sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
 }
 
-// send posts an HTML message and returns its id.
-func (b *Bot) send(ctx context.Context, chat int64, html string, kb *inlineKeyboard, replyTo int) (int, error) {
+// message builds the sendMessage call for an HTML text; id receives the
+// sent message's id.
+func (b *Bot) message(chat int64, html string, kb *inlineKeyboard, replyTo int, id *int) func(context.Context) error {
 	params := &bot.SendMessageParams{
 		ChatID:    chat,
 		Text:      html,
@@ -122,21 +120,42 @@ func (b *Bot) send(ctx context.Context, chat int64, html string, kb *inlineKeybo
 	if replyTo != 0 {
 		params.ReplyParameters = &models.ReplyParameters{MessageID: replyTo, AllowSendingWithoutReply: true}
 	}
-	var id int
-	err := b.do(ctx, chat, true, func(ctx context.Context) error {
+	return func(ctx context.Context) error {
+		ctx, cancel := context.WithTimeout(ctx, b.callTimeout)
+		defer cancel()
 		m, err := b.api.SendMessage(ctx, params)
-		if err == nil {
-			id = m.ID
+		if err == nil && id != nil {
+			*id = m.ID
 		}
 		return err
-	})
+	}
+}
+
+// send posts an HTML message through the outbox at prio and waits until
+// it is sent; it returns the message's id.
+func (b *Bot) send(ctx context.Context, chat int64, prio notify.Priority, html string, kb *inlineKeyboard, replyTo int) (int, error) {
+	var id int
+	err := b.out.Send(ctx, chat, prio, b.message(chat, html, kb, replyTo, &id))
 	return id, err
+}
+
+// post queues a reply to a command without waiting for it: the update's
+// handler is free at once, and a flooding chat's replies wait in its own
+// queue (dropped oldest first when it overflows) instead of in a worker.
+func (b *Bot) post(chat int64, html string, kb *inlineKeyboard, replyTo int) {
+	b.out.Post(chat, notify.Normal, b.message(chat, html, kb, replyTo, nil), func(err error) {
+		if errors.Is(err, outbox.ErrDropped) {
+			b.log.Info("telegram: reply dropped, the chat's queue is full", "chat", chat)
+			return
+		}
+		b.log.Warn("telegram: reply not sent", "chat", chat, "err", b.redact(err))
+	})
 }
 
 // deleteMessage removes a message; failure (no admin right, too old) is
 // expected and only logged.
 func (b *Bot) deleteMessage(ctx context.Context, chat int64, id int) {
-	err := b.do(ctx, chat, false, func(ctx context.Context) error {
+	err := b.do(ctx, chat, func(ctx context.Context) error {
 		_, err := b.api.DeleteMessage(ctx, &bot.DeleteMessageParams{ChatID: chat, MessageID: id})
 		return err
 	})
@@ -147,11 +166,27 @@ func (b *Bot) deleteMessage(ctx context.Context, chat int64, id int) {
 
 // answerCallback stops the client's loading spinner on a pressed button.
 func (b *Bot) answerCallback(ctx context.Context, id string) {
-	err := b.do(ctx, 0, false, func(ctx context.Context) error {
+	err := b.do(ctx, 0, func(ctx context.Context) error {
 		_, err := b.api.AnswerCallbackQuery(ctx, &bot.AnswerCallbackQueryParams{CallbackQueryID: id})
 		return err
 	})
 	if err != nil {
 		b.log.Info("telegram: answerCallbackQuery failed", "err", b.redact(err))
 	}
+}
+
+// Close sends what is still queued (until ctx ends) and stops the
+// outbox. Call it after the shop's worker has stopped, so deliveries
+// made during shutdown still go out.
+func (b *Bot) Close(ctx context.Context) { b.out.Close(ctx) }
+
+// Stats are the adapter's crowd counters for /metrics and /stats.
+type Stats struct {
+	Outbox      outbox.Stats
+	RateLimited uint64 // 429 answers to calls outside the outbox
+}
+
+// Stats reads the counters.
+func (b *Bot) Stats() Stats {
+	return Stats{Outbox: b.out.Stats(), RateLimited: b.rateLimited.Load()}
 }

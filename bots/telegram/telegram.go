@@ -5,9 +5,12 @@
 // admin alerts, and members-only group access (SyncAccess).
 //
 // Updates arrive by long polling or by webhook (WebhookHandler, mounted
-// by the caller at /webhooks/telegram). Every outgoing message is paced
-// (1/s per chat, 30/s overall, slower in groups) and a 429 answer is
-// retried after its retry_after. Keys never appear in logs.
+// by the caller at /webhooks/telegram). Each command is first admitted by
+// the sender's budget (bots/budget): a flood is dropped before any work.
+// Every outgoing message goes through an outbox (bots/outbox) paced like
+// Telegram's limits, where deliveries and alerts go before replies and a
+// busy chat waits alone; a 429 holds the chat for its retry_after. Keys
+// never appear in logs.
 package telegram
 
 import (
@@ -27,7 +30,9 @@ import (
 
 	"github.com/go-telegram/bot"
 
+	"github.com/shopbot/shopbot/bots/budget"
 	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/bots/outbox"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/internal/run"
 	"github.com/shopbot/shopbot/notify"
@@ -55,6 +60,11 @@ type Options struct {
 	Admins        []int64
 	Commands      *commands.Handler
 	Products      []config.Product
+	// Budget admits each command before any work; nil makes one with
+	// the defaults. The same Budget may serve several adapters.
+	Budget *budget.Budget
+	// Pacing limits outgoing messages; zero fields take Telegram's limits.
+	Pacing Pacing
 	// HTTPClient makes every API call. Its Timeout, if set, must exceed
 	// PollTimeout or long polls are cut short.
 	HTTPClient *http.Client
@@ -97,7 +107,9 @@ type Bot struct {
 	maxRetryAfter  time.Duration
 	now            func() time.Time
 	sleep          func(context.Context, time.Duration) error
-	pace           *pacer
+	out            *outbox.Outbox
+	budget         *budget.Budget
+	rateLimited    atomic.Uint64
 	inflight       run.Gate // webhook updates in progress; Run waits for them
 	seen           *recent
 	processed      atomic.Int64
@@ -116,10 +128,16 @@ func allowedUpdates() []string { return []string{"message", "callback_query"} }
 
 // New checks opts, asks Telegram who the bot is (getMe, for deep links
 // and @mentions) and returns the adapter. Nothing is received until Run.
-func New(ctx context.Context, opts Options) (*Bot, error) {
+func New(ctx context.Context, opts Options) (_ *Bot, err error) {
+	// A Sleep given by the caller is a test clock; the outbox then waits
+	// through it too. Production's outbox waits on timers.
+	paceSleep := opts.Sleep
 	if err := check(&opts); err != nil {
 		return nil, err
 	}
+	pacing := opts.Pacing.outboxOptions()
+	pacing.RetryAfter, pacing.Now, pacing.Sleep = retryAfter, opts.Now, paceSleep
+	pacing.Logger = opts.Logger
 	b := &Bot{
 		cmds:           opts.Commands,
 		log:            opts.Logger,
@@ -136,10 +154,16 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		maxRetryAfter:  opts.MaxRetryAfter,
 		now:            opts.Now,
 		sleep:          opts.Sleep,
-		pace:           newPacer(),
+		out:            outbox.New(pacing),
+		budget:         opts.Budget,
 		seen:           newRecent(1024),
 		invites:        inviteMemo{m: map[[2]int64]time.Time{}},
 	}
+	defer func() {
+		if err != nil {
+			b.out.Close(ctx)
+		}
+	}()
 	if b.mode == ModeWebhook {
 		b.hookURL = strings.TrimRight(opts.PublicURL, "/") + WebhookPath
 	}
@@ -179,7 +203,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		return nil, fmt.Errorf("telegram: %w", err)
 	}
 	b.api = api
-	err = b.do(ctx, 0, false, func(ctx context.Context) error {
+	err = b.do(ctx, 0, func(ctx context.Context) error {
 		me, err := api.GetMe(ctx)
 		if err == nil {
 			b.username = me.Username
@@ -254,6 +278,9 @@ func check(o *Options) error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Budget == nil {
+		o.Budget = budget.New(budget.Options{Now: o.Now})
+	}
 	if o.Sleep == nil {
 		o.Sleep = run.Sleep
 	}
@@ -294,7 +321,7 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	// Telegram refuses getUpdates while a webhook is set (409), e.g. after
 	// switching modes; dropping it keeps pending updates.
-	err := b.do(ctx, 0, false, func(ctx context.Context) error {
+	err := b.do(ctx, 0, func(ctx context.Context) error {
 		_, err := b.api.DeleteWebhook(ctx, &bot.DeleteWebhookParams{})
 		return err
 	})
@@ -321,7 +348,7 @@ func (b *Bot) Setup(ctx context.Context) error {
 }
 
 func (b *Bot) setWebhook(ctx context.Context) error {
-	err := b.do(ctx, 0, false, func(ctx context.Context) error {
+	err := b.do(ctx, 0, func(ctx context.Context) error {
 		_, err := b.api.SetWebhook(ctx, &bot.SetWebhookParams{URL: b.hookURL, SecretToken: b.secret, AllowedUpdates: allowedUpdates()})
 		return err
 	})
@@ -341,7 +368,7 @@ func (b *Bot) setCommands(ctx context.Context) error {
 		if scope != 0 {
 			params.Scope = scopeChat(scope)
 		}
-		return b.do(ctx, 0, false, func(ctx context.Context) error {
+		return b.do(ctx, 0, func(ctx context.Context) error {
 			_, err := b.api.SetMyCommands(ctx, params)
 			return err
 		})

@@ -1,0 +1,94 @@
+package telegram_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/shopbot/shopbot/bots/budget"
+	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/bots/telegram"
+	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
+)
+
+// replies counts the bot's messages in chat, and how many of them are
+// the slow-down notice.
+func replies(tg *telegramtest.Server, chat int64) (all, slowDown int) {
+	for _, m := range tg.BotMessages(chat) {
+		all++
+		if m.Text == commands.TextSlowDown {
+			slowDown++
+		}
+	}
+	return
+}
+
+// A flood from one identity is cut at its budget before any work: ten
+// answers, one slow-down notice, nothing else; another identity is
+// answered as usual.
+func TestFloodIsCutAtTheBudget(t *testing.T) {
+	e := start(t, telegram.ModePolling, func(o *telegram.Options) {
+		// The clock stands still, so no token refills during the test.
+		o.Budget = budget.New(budget.Options{Burst: 10, InFlight: 100, Now: o.Now})
+		o.Pacing = telegram.Pacing{Unlimited: true}
+	})
+	flooder := telegramtest.User{ID: 5001, FirstName: "Flood"}
+	for range 40 {
+		e.tg.SendText(flooder, flooder.ID, "/help")
+	}
+	e.say(t, buyer, buyer.ID, "/help")
+	// The buyer's update came after all 40, so the flood has been read.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := e.tg.WaitFor(ctx, func() bool { all, _ := replies(e.tg, flooder.ID); return all >= 11 })
+	if err != nil {
+		all, slow := replies(e.tg, flooder.ID)
+		t.Fatalf("flooder got %d messages (%d slow-down), want 11", all, slow)
+	}
+	// Give any stray reply a moment to show up before counting.
+	time.Sleep(200 * time.Millisecond)
+	if all, slow := replies(e.tg, flooder.ID); all != 11 || slow != 1 {
+		t.Fatalf("flooder got %d messages with %d slow-down notices; want 10 answers and 1 notice", all, slow)
+	}
+	st := e.bot.Stats()
+	if st.Outbox.Dropped != 0 {
+		t.Errorf("outbox dropped %d", st.Outbox.Dropped)
+	}
+}
+
+// A flooding chat's replies wait in its own queue, capped: the oldest
+// are dropped and counted, never another chat's.
+func TestFloodingChatQueueIsCapped(t *testing.T) {
+	e := start(t, telegram.ModePolling, func(o *telegram.Options) {
+		o.Budget = budget.New(budget.Options{Burst: 1000, PerMinute: 60_000, InFlight: 100, Now: o.Now})
+		// The group gets one message per hour: everything past its burst
+		// of 1 waits, and its queue of 5 overflows.
+		o.Pacing = telegram.Pacing{GroupPerMinute: 1, ChatBurst: 1, ChatQueue: 5, PerSecond: 1000, Burst: 1000}
+	})
+	const group = -100777
+	for i := range 30 {
+		e.tg.SendText(telegramtest.User{ID: int64(6000 + i)}, group, "/help")
+	}
+	m := e.say(t, buyer, buyer.ID, "/help")
+	if m.Text == "" {
+		t.Fatal("the private chat got no answer while a group overflowed")
+	}
+	// Every one of the 30 replies is sent, queued or dropped; the test's
+	// clock jumps whenever the outbox waits, so the split between sent
+	// and dropped may move by one or two, but never past the cap.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	accounted := func() (sent, queued, dropped int) {
+		sent, _ = replies(e.tg, group)
+		st := e.bot.Stats().Outbox
+		return sent, st.Queued, int(st.Dropped)
+	}
+	if err := e.tg.WaitFor(ctx, func() bool { s, q, d := accounted(); return s+q+d == 30 }); err != nil {
+		s, q, d := accounted()
+		t.Fatalf("group replies: %d sent, %d queued, %d dropped; want 30 in all", s, q, d)
+	}
+	sent, queued, dropped := accounted()
+	if queued > 5 || dropped < 30-5-3 {
+		t.Fatalf("group replies: %d sent, %d queued, %d dropped; want at most 5 queued (the cap) and the rest dropped", sent, queued, dropped)
+	}
+}
