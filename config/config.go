@@ -35,6 +35,18 @@ func Default() Config {
 			ActivationWindow:   Duration{10 * time.Minute},
 			TransfersPerWindow: 2,
 			TransferWindow:     Duration{720 * time.Hour},
+
+			CommandsPerMinute:      60,
+			CommandBurst:           10,
+			CommandsInFlight:       3,
+			CommandsInFlightTotal:  64,
+			TelegramPerSecond:      30,
+			TelegramBurst:          30,
+			TelegramChatPerMinute:  60,
+			TelegramGroupPerMinute: 20,
+			TelegramChatBurst:      3,
+			ReplyQueuePerChat:      20,
+			ReplyQueueTotal:        10_000,
 		},
 	}
 }
@@ -150,6 +162,22 @@ type Limits struct {
 	ActivationWindow   Duration `toml:"activation_window"`   // default 10m
 	TransfersPerWindow int      `toml:"transfers"`           // default 2
 	TransferWindow     Duration `toml:"transfer_window"`     // default 720h
+
+	// The crowd guards: each chat identity's command budget (a token
+	// bucket checked before any work) and the caps on work in progress.
+	CommandsPerMinute     int `toml:"commands_per_minute"`      // default 60
+	CommandBurst          int `toml:"command_burst"`            // default 10
+	CommandsInFlight      int `toml:"commands_in_flight"`       // per identity, default 3
+	CommandsInFlightTotal int `toml:"commands_in_flight_total"` // per platform, default 64
+	// Telegram's outgoing pace: overall, per private chat and per group,
+	// each a token bucket; and the bounds of the reply queues.
+	TelegramPerSecond      int `toml:"telegram_messages_per_second"`       // default 30
+	TelegramBurst          int `toml:"telegram_burst"`                     // default 30
+	TelegramChatPerMinute  int `toml:"telegram_chat_messages_per_minute"`  // default 60
+	TelegramGroupPerMinute int `toml:"telegram_group_messages_per_minute"` // default 20
+	TelegramChatBurst      int `toml:"telegram_chat_burst"`                // default 3
+	ReplyQueuePerChat      int `toml:"reply_queue_per_chat"`               // default 20
+	ReplyQueueTotal        int `toml:"reply_queue_total"`                  // default 10000
 }
 
 // Duration is a time.Duration written as a Go duration string in TOML.

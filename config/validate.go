@@ -323,6 +323,29 @@ func (c *Config) validateLimits(p *problems) {
 	if l.TransferWindow.Duration <= 0 {
 		p.add("limits.transfer_window", "%s must be positive; default \"720h\"", l.TransferWindow.Duration)
 	}
+	bounded := []struct {
+		key      string
+		v, lo, hi int
+		def      string
+	}{
+		{"commands_per_minute", l.CommandsPerMinute, 1, 6000, "60"},
+		{"command_burst", l.CommandBurst, 1, 1000, "10"},
+		{"commands_in_flight", l.CommandsInFlight, 1, 100, "3"},
+		{"commands_in_flight_total", l.CommandsInFlightTotal, 1, 10_000, "64"},
+		// Above Telegram's own limits the bot only collects 429s.
+		{"telegram_messages_per_second", l.TelegramPerSecond, 1, 30, "30 (Telegram's limit)"},
+		{"telegram_burst", l.TelegramBurst, 1, 100, "30"},
+		{"telegram_chat_messages_per_minute", l.TelegramChatPerMinute, 1, 60, "60 (Telegram's limit)"},
+		{"telegram_group_messages_per_minute", l.TelegramGroupPerMinute, 1, 20, "20 (Telegram's limit)"},
+		{"telegram_chat_burst", l.TelegramChatBurst, 1, 10, "3"},
+		{"reply_queue_per_chat", l.ReplyQueuePerChat, 1, 1000, "20"},
+		{"reply_queue_total", l.ReplyQueueTotal, 1, 1_000_000, "10000"},
+	}
+	for _, b := range bounded {
+		if b.v < b.lo || b.v > b.hi {
+			p.add("limits."+b.key, "%d is out of range; use %d to %d, default %s", b.v, b.lo, b.hi, b.def)
+		}
+	}
 }
 
 func (c *Config) productIDs() string {

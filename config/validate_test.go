@@ -186,6 +186,9 @@ func TestValidateRules(t *testing.T) {
 		{"activation_window", func(c *Config) { c.Limits.ActivationWindow = Duration{} }, "limits.activation_window", "positive"},
 		{"transfers", func(c *Config) { c.Limits.TransfersPerWindow = -1 }, "limits.transfers", "positive"},
 		{"transfer_window", func(c *Config) { c.Limits.TransferWindow = Duration{-time.Second} }, "limits.transfer_window", "positive"},
+		{"commands_per_minute", func(c *Config) { c.Limits.CommandsPerMinute = 0 }, "limits.commands_per_minute", "1 to 6000"},
+		{"telegram_messages_per_second", func(c *Config) { c.Limits.TelegramPerSecond = 31 }, "limits.telegram_messages_per_second", "Telegram's limit"},
+		{"reply_queue_per_chat", func(c *Config) { c.Limits.ReplyQueuePerChat = -1 }, "limits.reply_queue_per_chat", "out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stripe/stripe-go/v76/client"
 
+	"github.com/shopbot/shopbot/bots/budget"
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/bots/discord"
 	"github.com/shopbot/shopbot/bots/telegram"
@@ -37,9 +38,9 @@ type hooks struct {
 	listening func(addr string)
 	// now replaces the clock of the core.
 	now func() time.Time
-	// chatSleep replaces the waits of the chat adapters' rate pacing
-	// (Telegram: 1 message/s per chat), so tests run at full speed.
-	chatSleep func(ctx context.Context, d time.Duration) error
+	// unpaced sends chat messages without Telegram's pacing, so tests of
+	// other things run at full speed. The crowd tests leave it off.
+	unpaced bool
 	// retryBase replaces the first wait of the fulfillment worker's
 	// backoff (2s) and of start-up retries (1s).
 	retryBase time.Duration
@@ -87,6 +88,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	}
 	defer func() {
 		if err != nil {
+			if a.tg != nil {
+				a.tg.Close(ctx)
+			}
 			a.db.Close()
 		}
 	}()
@@ -351,6 +355,12 @@ func (a *app) run(ctx context.Context) error {
 	input.Wait()
 	stopWork()
 	work.Wait()
+	if a.tg != nil {
+		// Deliveries the worker queued before it stopped still go out.
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		a.tg.Close(closeCtx)
+		cancel()
+	}
 	a.log.Info("stopped")
 	if cause := context.Cause(inputCtx); cause != nil && !errors.Is(cause, context.Canceled) {
 		return cause
@@ -483,8 +493,28 @@ func telegramOptions(cfg config.Config, cmds *commands.Handler, h hooks, log *sl
 		HTTPClient:    pollingClient(h.httpClient),
 		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
 		Logger:        log,
-		Sleep:         h.chatSleep,
+		Budget:        commandBudget(cfg.Limits),
+		Pacing: telegram.Pacing{
+			PerSecond:        float64(cfg.Limits.TelegramPerSecond),
+			Burst:            cfg.Limits.TelegramBurst,
+			PrivatePerMinute: cfg.Limits.TelegramChatPerMinute,
+			GroupPerMinute:   cfg.Limits.TelegramGroupPerMinute,
+			ChatBurst:        cfg.Limits.TelegramChatBurst,
+			ChatQueue:        cfg.Limits.ReplyQueuePerChat,
+			TotalQueue:       cfg.Limits.ReplyQueueTotal,
+			Unlimited:        h.unpaced,
+		},
 	}
+}
+
+// commandBudget is one platform's per-identity command budget.
+func commandBudget(l config.Limits) *budget.Budget {
+	return budget.New(budget.Options{
+		PerMinute:   l.CommandsPerMinute,
+		Burst:       l.CommandBurst,
+		InFlight:    l.CommandsInFlight,
+		InFlightAll: l.CommandsInFlightTotal,
+	})
 }
 
 // discordOptions is the Discord adapter's configuration, shared by run,
@@ -512,6 +542,6 @@ func discordOptions(cfg config.Config, cmds *commands.Handler, h hooks, log *slo
 		HTTPClient:    h.httpClient,
 		MaxBodyBytes:  cfg.Server.MaxBodyBytes,
 		Logger:        log,
-		Sleep:         h.chatSleep,
+		Budget:        commandBudget(cfg.Limits),
 	}, nil
 }

@@ -29,7 +29,7 @@ func startDemo(t *testing.T) *demoRun {
 	env := func(string) (string, bool) { return "", false }
 	h := hooks{
 		listening: func(a string) { addr <- a },
-		chatSleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		unpaced:   true,
 		retryBase: 50 * time.Millisecond,
 	}
 	var stdout testlog.Buffer

@@ -124,7 +124,7 @@ func TestActivationRefusals(t *testing.T) {
 // the configured attempts.
 func TestActivationRateLimit(t *testing.T) {
 	w := newWorld(t)
-	w.extra = "\n[limits]\nactivation_attempts = 3\n"
+	w.limits += "activation_attempts = 3\n"
 	w.start()
 	w.buyAndDeliver("evt_guess", "cs_test_guess")
 	var last string

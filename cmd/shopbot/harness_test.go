@@ -46,6 +46,13 @@ type world struct {
 	stripe *stripetest.Mock
 	env    map[string]string
 	extra  string // appended to the config
+	// limits are the lines of the [limits] table. Unless a test sets
+	// them, budgets are too large to reach: most tests send commands
+	// faster than any person would.
+	limits string
+	// paced runs the chat adapters at Telegram's real pace (crowd tests);
+	// other tests send unpaced.
+	paced bool
 	// stripeExtra and telegramExtra are added to their tables.
 	stripeExtra   string
 	telegramExtra string
@@ -69,6 +76,7 @@ func newWorld(t *testing.T) *world {
 		buyer:   telegramtest.User{ID: 5001, FirstName: "Bea"},
 		admin:   telegramtest.User{ID: testAdminID, FirstName: "Ada"},
 		lastMsg: map[int64]int{},
+		limits:  "command_burst = 1000\ncommands_per_minute = 6000\ncommands_in_flight = 100\n",
 	}
 	t.Cleanup(w.af.Close)
 	t.Cleanup(w.tg.Close)
@@ -125,8 +133,10 @@ max_hwid_slots = 2
 command = "premium"
 products = ["pro"]
 reply = %q
-%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
-		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles(), testGatedReply, w.extra)
+
+[limits]
+%s%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
+		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles(), testGatedReply, w.limits, w.extra)
 }
 
 // Discord test fixtures: the product's role and the admin.
@@ -210,7 +220,7 @@ func (w *world) start() {
 	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
 	h := hooks{
 		listening: func(addr string) { listening <- addr },
-		chatSleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		unpaced:   !w.paced,
 		retryBase: 50 * time.Millisecond,
 	}
 	go func() {

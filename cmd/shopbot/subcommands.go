@@ -113,7 +113,10 @@ func onlineChecks(cfg config.Config, h hooks) []onlineCheck {
 	}})
 	if cfg.TelegramEnabled() {
 		checks = append(checks, onlineCheck{"telegram getMe", func(ctx context.Context) error {
-			_, err := newTelegram(ctx, cfg, h, quiet)
+			b, err := newTelegram(ctx, cfg, h, quiet)
+			if err == nil {
+				b.Close(ctx)
+			}
 			return err
 		}})
 	}
@@ -188,6 +191,7 @@ func cmdSetup(ctx context.Context, args []string, env lookupEnv, stdout, stderr 
 		if err != nil {
 			return err
 		}
+		defer b.Close(ctx)
 		if err := b.Setup(ctx); err != nil {
 			return err
 		}
