@@ -324,9 +324,9 @@ func (c *Config) validateLimits(p *problems) {
 		p.add("limits.transfer_window", "%s must be positive; default \"720h\"", l.TransferWindow.Duration)
 	}
 	bounded := []struct {
-		key      string
+		key       string
 		v, lo, hi int
-		def      string
+		def       string
 	}{
 		{"commands_per_minute", l.CommandsPerMinute, 1, 6000, "60"},
 		{"command_burst", l.CommandBurst, 1, 1000, "10"},
