@@ -190,6 +190,7 @@ const (
 	msgResetHWID      = "Every slot of `%s` (%s) is free again. Accounts that used it lost access, were told, and can activate again."
 	msgCountUsage     = "Usage: `/%s` or `/%s N` with N from 1 to 50."
 	msgStats          = "Shop figures:\nOrders: %d%s\nLicenses: %d active, %d revoked\nActivations: %d on %d account(s)\nStripe events: %d pending, %d failed\nLicense server: %d validation(s), %d heartbeat(s), about %s credit(s) spent"
+	msgStatsChat      = "\n%s since start: %d command(s) dropped, %d reply(ies) dropped, %d waiting to go out, %d rate-limit answer(s)"
 	msgAuditEmpty     = "The audit log is empty."
 	msgAuditHeader    = "Last %d audit entries, newest first:"
 	msgAuditLine      = "• %s — `%s` %s%s"

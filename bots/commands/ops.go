@@ -141,12 +141,13 @@ func (h *Handler) stats(ctx context.Context) Reply {
 	if err != nil {
 		return h.fail(ctx, "stats", err)
 	}
-	return Reply{
-		Text: fmt.Sprintf(msgStats, st.Orders, ordersText(st.OrdersByStatus),
-			st.ActiveLicenses, st.RevokedLicenses, st.Activations, st.Holders,
-			st.EventsPending, st.EventsFailed, st.Validations, st.Heartbeats, creditsText(st.CreditsEstimate)),
-		Ephemeral: true,
+	text := fmt.Sprintf(msgStats, st.Orders, ordersText(st.OrdersByStatus),
+		st.ActiveLicenses, st.RevokedLicenses, st.Activations, st.Holders,
+		st.EventsPending, st.EventsFailed, st.Validations, st.Heartbeats, creditsText(st.CreditsEstimate))
+	for _, c := range st.Chat {
+		text += fmt.Sprintf(msgStatsChat, plain(c.Platform), c.CommandsDropped, c.RepliesDropped, c.Queued, c.RateLimited)
 	}
+	return Reply{Text: text, Ephemeral: true}
 }
 
 // audit is /audit [N].

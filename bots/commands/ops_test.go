@@ -233,7 +233,8 @@ func TestStatsAuditFailed(t *testing.T) {
 	at := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC)
 	o := &ops{
 		stats: Stats{Orders: 4, OrdersByStatus: map[string]int{"pending": 1, "fulfilled": 3}, ActiveLicenses: 3, RevokedLicenses: 1,
-			Activations: 2, Holders: 2, EventsPending: 1, EventsFailed: 1, Validations: 5, Heartbeats: 25, CreditsEstimate: 7.5},
+			Activations: 2, Holders: 2, EventsPending: 1, EventsFailed: 1, Validations: 5, Heartbeats: 25, CreditsEstimate: 7.5,
+			Chat: []ChatLoad{{Platform: "telegram", CommandsDropped: 990, RepliesDropped: 12, Queued: 3, RateLimited: 1}}},
 		audit: []AuditEntry{{Time: at, Actor: "tg:1", Action: "grant", Target: "ABCD-…-MNOP", Detail: "product pro to `tg:5`"}},
 		events: []Event{{ID: "evt_1", Type: "checkout.session.completed", Attempts: 1, ReceivedAt: at,
 			LastError: `unknown product "gold" ` + strings.Repeat("x", 300)}},
@@ -241,7 +242,8 @@ func TestStatsAuditFailed(t *testing.T) {
 	h := newOpsHandler(t, o)
 	r := h.Handle(ctx, adminReq("stats"))
 	for _, want := range []string{"Orders: 4 (fulfilled 3, pending 1)", "Licenses: 3 active, 1 revoked", "Activations: 2 on 2 account(s)",
-		"Stripe events: 1 pending, 1 failed", "5 validation(s), 25 heartbeat(s), about 7.5 credit(s) spent"} {
+		"Stripe events: 1 pending, 1 failed", "5 validation(s), 25 heartbeat(s), about 7.5 credit(s) spent",
+		"telegram since start: 990 command(s) dropped, 12 reply(ies) dropped, 3 waiting to go out, 1 rate-limit answer(s)"} {
 		if !strings.Contains(r.Text, want) {
 			t.Errorf("stats lacks %q:\n%s", want, r.Text)
 		}

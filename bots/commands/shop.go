@@ -165,6 +165,21 @@ type Stats struct {
 	Validations     int64
 	Heartbeats      int64
 	CreditsEstimate float64
+	// Chat is each platform's crowd protection since start.
+	Chat []ChatLoad
+}
+
+// ChatLoad is what one platform's crowd protection did since start.
+type ChatLoad struct {
+	Platform string
+	// CommandsDropped: over a budget or an in-flight cap.
+	CommandsDropped uint64
+	// RepliesDropped: pushed out of a full reply queue.
+	RepliesDropped uint64
+	// Queued: messages waiting to go out now.
+	Queued int
+	// RateLimited: 429 answers from the platform.
+	RateLimited uint64
 }
 
 // AuditEntry is one recorded admin action. Target carries masked keys only.

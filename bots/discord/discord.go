@@ -31,6 +31,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -129,13 +130,25 @@ type Bot struct {
 	now            func() time.Time
 	sleep          func(context.Context, time.Duration) error
 
-	budget   *budget.Budget
-	inflight run.Gate // interactions in progress; Run waits for them
+	budget      *budget.Budget
+	rateLimited atomic.Uint64 // 429 answers
+	inflight    run.Gate // interactions in progress; Run waits for them
 	alerts   alertMemo
 	runOnce  sync.Once
 }
 
 var _ notify.Sender = (*Bot)(nil)
+
+// Stats are the adapter's crowd counters for /metrics and /stats.
+type Stats struct {
+	Budget      budget.Stats
+	RateLimited uint64 // 429 answers from Discord's REST API
+}
+
+// Stats reads the counters.
+func (b *Bot) Stats() Stats {
+	return Stats{Budget: b.budget.Stats(), RateLimited: b.rateLimited.Load()}
+}
 
 // ErrUnauthorized means Discord refused the bot token: retrying cannot
 // help.

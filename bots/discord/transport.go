@@ -95,6 +95,7 @@ func (b *Bot) call(ctx context.Context, fn func(opts ...discordgo.RequestOption)
 		if !errors.As(err, &rl) || rl.RateLimit == nil || rl.TooManyRequests == nil {
 			return err
 		}
+		b.rateLimited.Add(1)
 		wait := rl.RetryAfter
 		if attempt >= maxRateLimitRetries {
 			return fmt.Errorf("still rate limited after %d retries: %w", attempt, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/go-telegram/bot/models"
 	"golang.org/x/time/rate"
 
+	"github.com/shopbot/shopbot/bots/budget"
 	"github.com/shopbot/shopbot/bots/outbox"
 	"github.com/shopbot/shopbot/notify"
 )
@@ -182,11 +183,12 @@ func (b *Bot) Close(ctx context.Context) { b.out.Close(ctx) }
 
 // Stats are the adapter's crowd counters for /metrics and /stats.
 type Stats struct {
+	Budget      budget.Stats
 	Outbox      outbox.Stats
 	RateLimited uint64 // 429 answers to calls outside the outbox
 }
 
 // Stats reads the counters.
 func (b *Bot) Stats() Stats {
-	return Stats{Outbox: b.out.Stats(), RateLimited: b.rateLimited.Load()}
+	return Stats{Budget: b.budget.Stats(), Outbox: b.out.Stats(), RateLimited: b.rateLimited.Load()}
 }

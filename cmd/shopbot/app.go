@@ -193,6 +193,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	sh.sessions = sessions
 	sh.billingReturn = a.returnURL("", "/checkout/billing")
 	sh.log = log.With("part", "shop")
+	sh.chatLoad = a.chatLoad
 
 	if err := a.routes(); err != nil {
 		return nil, err

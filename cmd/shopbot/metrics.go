@@ -8,6 +8,10 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+
+	"github.com/shopbot/shopbot/bots/budget"
+	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/bots/outbox"
 )
 
 // metrics serves GET /metrics in the Prometheus text format: what a seller
@@ -66,6 +70,7 @@ func (a *app) metrics(token string) http.HandlerFunc {
 		labelled("shopbot_activations", "product", ls.ActivationsByProduct)
 		family("shopbot_stripe_events", "gauge", "Stored Stripe events by state; failed ones need an admin.")
 		labelled("shopbot_stripe_events", "state", events)
+		a.chatMetrics(&b)
 		family("shopbot_authforge_validations_total", "counter", "Successful AuthForge validate calls (1 credit each).")
 		fmt.Fprintf(&b, "shopbot_authforge_validations_total %d\n", ls.Validations)
 		family("shopbot_authforge_heartbeats_total", "counter", "Successful AuthForge heartbeats (1 credit per 10).")
@@ -75,4 +80,72 @@ func (a *app) metrics(token string) http.HandlerFunc {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		w.Write(b.Bytes())
 	}
+}
+
+// chatLoad is each chat platform's crowd protection counters, for /stats.
+func (a *app) chatLoad() []commands.ChatLoad {
+	var out []commands.ChatLoad
+	if a.tg != nil {
+		st := a.tg.Stats()
+		out = append(out, commands.ChatLoad{
+			Platform:        "Telegram",
+			CommandsDropped: st.Budget.Dropped(),
+			RepliesDropped:  st.Outbox.Dropped,
+			Queued:          st.Outbox.Queued,
+			RateLimited:     st.Outbox.RateLimited + st.RateLimited,
+		})
+	}
+	if a.dc != nil {
+		st := a.dc.Stats()
+		out = append(out, commands.ChatLoad{
+			Platform:        "Discord",
+			CommandsDropped: st.Budget.Dropped(),
+			RateLimited:     st.RateLimited,
+		})
+	}
+	return out
+}
+
+// chatMetrics writes the crowd protection's families: commands dropped
+// by reason, replies dropped, messages queued, commands in progress and
+// 429 answers, each by platform.
+func (a *app) chatMetrics(b *bytes.Buffer) {
+	type platform struct {
+		name        string
+		budget      budget.Stats
+		out         outbox.Stats
+		rateLimited uint64
+	}
+	var ps []platform
+	if a.tg != nil {
+		st := a.tg.Stats()
+		ps = append(ps, platform{"telegram", st.Budget, st.Outbox, st.Outbox.RateLimited + st.RateLimited})
+	}
+	if a.dc != nil {
+		st := a.dc.Stats()
+		ps = append(ps, platform{"discord", st.Budget, outbox.Stats{}, st.RateLimited})
+	}
+	if len(ps) == 0 {
+		return
+	}
+	fmt.Fprint(b, "# HELP shopbot_chat_commands_dropped_total Commands dropped before any work: over the sender's budget (rate), past the sender's in-flight cap (busy), past the platform's (full).\n# TYPE shopbot_chat_commands_dropped_total counter\n")
+	for _, p := range ps {
+		for _, r := range []struct {
+			reason string
+			n      uint64
+		}{{"rate", p.budget.DroppedRate}, {"busy", p.budget.DroppedBusy}, {"full", p.budget.DroppedFull}} {
+			fmt.Fprintf(b, "shopbot_chat_commands_dropped_total{platform=%q,reason=%q} %d\n", p.name, r.reason, r.n)
+		}
+	}
+	gauge := func(name, typ, help string, value func(platform) uint64) {
+		fmt.Fprintf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, typ)
+		for _, p := range ps {
+			fmt.Fprintf(b, "%s{platform=%q} %d\n", name, p.name, value(p))
+		}
+	}
+	gauge("shopbot_chat_commands_in_flight", "gauge", "Commands being handled now.", func(p platform) uint64 { return uint64(p.budget.InFlight) })
+	gauge("shopbot_chat_replies_dropped_total", "counter", "Replies dropped from a full reply queue (a flooding chat loses its own oldest).", func(p platform) uint64 { return p.out.Dropped })
+	gauge("shopbot_chat_queue_depth", "gauge", "Messages waiting to go out.", func(p platform) uint64 { return uint64(p.out.Queued) })
+	gauge("shopbot_chat_messages_sent_total", "counter", "Messages handed to the platform by the paced outbox.", func(p platform) uint64 { return p.out.Sent })
+	gauge("shopbot_chat_rate_limited_total", "counter", "429 answers from the platform.", func(p platform) uint64 { return p.rateLimited })
 }

@@ -32,6 +32,8 @@ type shop struct {
 	// log records what the chat cannot show (an audit entry not written);
 	// nil discards.
 	log *slog.Logger
+	// chatLoad reads the bots' crowd counters; nil shows none.
+	chatLoad func() []commands.ChatLoad
 }
 
 var (
@@ -211,7 +213,15 @@ func (s *shop) Stats(ctx context.Context) (commands.Stats, error) {
 		Validations:     ls.Validations,
 		Heartbeats:      ls.Heartbeats,
 		CreditsEstimate: ls.CreditsEstimate,
+		Chat:            s.chatLoadNow(),
 	}, nil
+}
+
+func (s *shop) chatLoadNow() []commands.ChatLoad {
+	if s.chatLoad == nil {
+		return nil
+	}
+	return s.chatLoad()
 }
 
 func (s *shop) Audit(ctx context.Context, n int) ([]commands.AuditEntry, error) {
