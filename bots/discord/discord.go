@@ -132,9 +132,9 @@ type Bot struct {
 
 	budget      *budget.Budget
 	rateLimited atomic.Uint64 // 429 answers
-	inflight    run.Gate // interactions in progress; Run waits for them
-	alerts   alertMemo
-	runOnce  sync.Once
+	inflight    run.Gate      // interactions in progress; Run waits for them
+	alerts      alertMemo
+	runOnce     sync.Once
 }
 
 var _ notify.Sender = (*Bot)(nil)
