@@ -97,11 +97,13 @@ type DB struct {
 	crypt *crypter
 	now   func() time.Time
 
-	// Group commit of PutEvent (events.go): mu guards the queue and the
-	// leader flag.
-	evMu      sync.Mutex
-	evQueue   []*eventReq
-	evLeading bool
+	// writes feed the committer (commit.go), the only writer; stopped is
+	// closed when it has finished. closeMu guards closed and the send on
+	// writes against Close.
+	writes  chan *writeReq
+	stopped chan struct{}
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 // Open opens or creates the store file, creating the buckets, checking the
@@ -135,11 +137,13 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
-	db := &DB{bolt: bdb, path: opts.Path, crypt: crypt, now: time.Now}
+	db := &DB{bolt: bdb, path: opts.Path, crypt: crypt, now: time.Now,
+		writes: make(chan *writeReq, maxCommitBatch), stopped: make(chan struct{})}
 	if err := bdb.Update(db.initTx); err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
+	go db.committer()
 	return db, nil
 }
 
@@ -189,9 +193,18 @@ func (db *DB) checkKeyTx(tx *bolt.Tx, meta *bolt.Bucket) error {
 	return meta.Put([]byte(metaKeyCheck), []byte(db.crypt.check))
 }
 
-// Close releases the file lock. Pending PutEvent calls finish first because
-// bbolt waits for open transactions.
+// Close releases the file lock. Writes already queued are committed first;
+// later ones fail.
 func (db *DB) Close() error {
+	db.closeMu.Lock()
+	if db.closed {
+		db.closeMu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.writes)
+	db.closeMu.Unlock()
+	<-db.stopped
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", db.path, err)
 	}
@@ -226,20 +239,13 @@ func (db *DB) PutMeta(ctx context.Context, key, value string) error {
 	})
 }
 
-// view and update are the only way in: they check ctx before starting,
-// since a bbolt transaction itself cannot be cancelled.
+// view and update (commit.go) are the only way in: they check ctx before
+// starting, since a bbolt transaction itself cannot be cancelled.
 func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return db.bolt.View(fn)
-}
-
-func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return db.bolt.Update(fn)
 }
 
 func bucket(tx *bolt.Tx, name string) *bolt.Bucket { return tx.Bucket([]byte(name)) }

@@ -51,29 +51,12 @@ type Event struct {
 	Source string `json:"source,omitempty"`
 }
 
-// maxEventBatch bounds one group-commit transaction so a burst cannot make
-// a single commit (and its waiters' latency) arbitrarily large.
-const maxEventBatch = 256
-
-type eventReq struct {
-	ev       Event
-	inserted bool
-	err      error
-	// wake receives true when this caller must lead the next batch, false
-	// when its result is ready.
-	wake chan bool
-}
-
 // PutEvent stores ev unless an event with its ID is already stored
 // (inserted=false then, and nothing changes). It assigns Seq and, when ev
 // has none, ReceivedAt; State defaults to EventPending. It returns only
 // after the write is fsynced, so a 200 to Stripe means the event survives
-// a crash.
-//
-// Concurrent calls share commits (group commit): the first caller commits
-// everything queued while the previous commit was in flight, so N parallel
-// webhooks cost about one fsync instead of N, while a lone call pays no
-// extra delay.
+// a crash. Concurrent calls, and the worker's writes, share commits (see
+// committer).
 func (db *DB) PutEvent(ctx context.Context, ev Event) (inserted bool, err error) {
 	if err := checkID("event", ev.ID); err != nil {
 		return false, err
@@ -84,79 +67,16 @@ func (db *DB) PutEvent(ctx context.Context, ev Event) (inserted bool, err error)
 	if !ev.State.valid() {
 		return false, fmt.Errorf("store: event %s: unknown state %q", ev.ID, ev.State)
 	}
-	if err := ctx.Err(); err != nil {
+	now := db.now()
+	err = db.update(ctx, func(tx *bolt.Tx) error {
+		var err error
+		inserted, err = putEventTx(tx, ev, now)
+		return err
+	})
+	if err != nil {
 		return false, err
 	}
-	req := &eventReq{ev: ev, wake: make(chan bool, 1)}
-	db.evMu.Lock()
-	db.evQueue = append(db.evQueue, req)
-	lead := !db.evLeading
-	db.evLeading = true
-	db.evMu.Unlock()
-	if !lead && !<-req.wake {
-		return req.inserted, req.err
-	}
-
-	// Leading: take what is queued (this request included), commit it,
-	// then hand leadership to the oldest waiter, if any.
-	db.evMu.Lock()
-	n := min(len(db.evQueue), maxEventBatch)
-	batch := db.evQueue[:n:n]
-	db.evQueue = append([]*eventReq(nil), db.evQueue[n:]...)
-	db.evMu.Unlock()
-
-	db.commitEvents(batch)
-
-	var next *eventReq
-	db.evMu.Lock()
-	if len(db.evQueue) > 0 {
-		next = db.evQueue[0]
-	} else {
-		db.evLeading = false
-	}
-	db.evMu.Unlock()
-	if next != nil {
-		next.wake <- true
-	}
-	for _, r := range batch {
-		if r != req {
-			r.wake <- false
-		}
-	}
-	return req.inserted, req.err
-}
-
-// commitEvents writes a batch in one transaction. If that fails and the
-// batch has several events, each is retried alone so one bad event cannot
-// fail its neighbours.
-func (db *DB) commitEvents(batch []*eventReq) {
-	now := db.now()
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		for _, r := range batch {
-			r.inserted, r.err = putEventTx(tx, r.ev, now)
-			if r.err != nil {
-				return r.err
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		return
-	}
-	if len(batch) == 1 {
-		batch[0].inserted, batch[0].err = false, err
-		return
-	}
-	for _, r := range batch {
-		r.err = db.bolt.Update(func(tx *bolt.Tx) error {
-			var err error
-			r.inserted, err = putEventTx(tx, r.ev, now)
-			return err
-		})
-		if r.err != nil {
-			r.inserted = false
-		}
-	}
+	return inserted, nil
 }
 
 func putEventTx(tx *bolt.Tx, ev Event, now time.Time) (bool, error) {
