@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -11,6 +12,10 @@ import (
 // maxCommitBatch bounds one group commit so a burst cannot make a single
 // transaction (and its waiters' latency) arbitrarily large.
 const maxCommitBatch = 512
+
+// lazyDelay is how long a lazy write waits for another write's commit to
+// join before it is committed alone.
+const lazyDelay = 5 * time.Millisecond
 
 // errClosed is returned by writes after Close.
 var errClosed = errors.New("store: closed")
@@ -20,6 +25,8 @@ type writeReq struct {
 	fn   func(*bolt.Tx) error
 	err  error
 	done chan struct{}
+	// lazy writes ride along with the next other commit (see committer).
+	lazy bool
 }
 
 // committer is the store's only writer. Every write (a webhook's event, a
@@ -28,10 +35,51 @@ type writeReq struct {
 // in one fsynced transaction. A lone write therefore pays one fsync and no
 // wait, and N writes arriving together share one: a webhook's 200 waits
 // for at most the commit in flight plus its own.
+//
+// A lazy write (the worker's outcomes of events that needed no outside
+// call) is not committed on its own at once: it joins the next other
+// commit, or is committed after lazyDelay when none comes. So while
+// webhooks arrive, recording what the worker did with earlier ones adds
+// no fsync of its own and never makes a webhook wait for it.
 func (db *DB) committer() {
 	defer close(db.stopped)
-	for r := range db.writes {
-		batch := append(make([]*writeReq, 0, 16), r)
+	var lazy []*writeReq
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func(batch []*writeReq) {
+		db.commitBatch(batch)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+	for {
+		var r *writeReq
+		ok := true
+		if len(lazy) == 0 {
+			r, ok = <-db.writes
+		} else {
+			select {
+			case r, ok = <-db.writes:
+			case <-timer.C:
+			}
+		}
+		if !ok {
+			flush(lazy)
+			return
+		}
+		if r != nil && r.lazy && len(lazy) < maxCommitBatch {
+			if len(lazy) == 0 {
+				timer.Reset(lazyDelay)
+			}
+			lazy = append(lazy, r)
+			continue
+		}
+		batch := lazy
+		lazy = nil
+		timer.Stop()
+		if r != nil {
+			batch = append(batch, r)
+		}
 	more:
 		for len(batch) < maxCommitBatch {
 			select {
@@ -44,10 +92,7 @@ func (db *DB) committer() {
 				break more
 			}
 		}
-		db.commitBatch(batch)
-		for _, r := range batch {
-			close(r.done)
-		}
+		flush(batch)
 	}
 }
 
@@ -95,10 +140,17 @@ func (db *DB) commitBatch(batch []*writeReq) {
 // queueing; once queued, a write is not abandoned, since the caller must
 // learn whether it was stored.
 func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	return db.write(ctx, fn, false)
+}
+
+// write queues fn to the committer, lazily or not, and waits until it is
+// durable.
+
+func (db *DB) write(ctx context.Context, fn func(*bolt.Tx) error, lazy bool) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	r := &writeReq{fn: fn, done: make(chan struct{})}
+	r := &writeReq{fn: fn, done: make(chan struct{}), lazy: lazy}
 	db.closeMu.RLock()
 	if db.closed {
 		db.closeMu.RUnlock()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,7 +33,7 @@ var (
 )
 
 // SchemaVersion is the layout this code reads and writes (see doc.go).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // DefaultLockTimeout is how long Open waits for the file lock.
 const DefaultLockTimeout = 2 * time.Second
@@ -47,6 +48,10 @@ const (
 	bucketEvents         = "events"
 	bucketEventsSeq      = "events_seq"
 	bucketEventsState    = "events_state"
+	bucketEventsPayload  = "events_payload"
+	bucketEventsDue      = "events_due"
+	bucketEventsKey      = "events_key"
+	bucketCounters       = "counters"
 	bucketOrders         = "orders"
 	bucketOrdersPI       = "orders_pi"
 	bucketOrdersSub      = "orders_sub"
@@ -64,6 +69,7 @@ const (
 func allBuckets() []string {
 	return []string{
 		bucketMeta, bucketEvents, bucketEventsSeq, bucketEventsState,
+		bucketEventsPayload, bucketEventsDue, bucketEventsKey, bucketCounters,
 		bucketOrders, bucketOrdersPI, bucketOrdersSub,
 		bucketLicenses, bucketLicensesOwner, bucketActivations, bucketActivationsKey,
 		bucketSessions, bucketSessionsID, bucketAudit,
@@ -85,6 +91,8 @@ type Options struct {
 	// LockTimeout bounds the wait for the file lock (default 2s, also
 	// capped by the context's deadline).
 	LockTimeout time.Duration
+	// Logger receives the migration notes (default: discarded).
+	Logger *slog.Logger
 	// NoSync skips fsync on commit. Only for tests and benchmarks: a crash
 	// can then lose acknowledged webhooks.
 	NoSync bool
@@ -139,7 +147,11 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	db := &DB{bolt: bdb, path: opts.Path, crypt: crypt, now: time.Now,
 		writes: make(chan *writeReq, maxCommitBatch), stopped: make(chan struct{})}
-	if err := bdb.Update(db.initTx); err != nil {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := bdb.Update(func(tx *bolt.Tx) error { return db.initTx(tx, log) }); err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
@@ -147,21 +159,17 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// initTx creates missing buckets and refuses files this code cannot read:
-// a newer schema (written by a newer shopbot) or a different key.
-func (db *DB) initTx(tx *bolt.Tx) error {
+// initTx creates missing buckets, migrates files of an older schema and
+// refuses files this code cannot read: a newer schema (written by a newer
+// shopbot) or a different key.
+func (db *DB) initTx(tx *bolt.Tx, log *slog.Logger) error {
 	for _, name := range allBuckets() {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("store: create bucket %s: %w", name, err)
 		}
 	}
 	meta := tx.Bucket([]byte(bucketMeta))
-	switch v := meta.Get([]byte(metaSchema)); {
-	case v == nil:
-		if err := meta.Put([]byte(metaSchema), []byte(strconv.Itoa(SchemaVersion))); err != nil {
-			return fmt.Errorf("store: write schema version: %w", err)
-		}
-	default:
+	if v := meta.Get([]byte(metaSchema)); v != nil {
 		n, err := strconv.Atoi(string(v))
 		switch {
 		case err != nil || n < 1:
@@ -169,7 +177,14 @@ func (db *DB) initTx(tx *bolt.Tx) error {
 		case n > SchemaVersion:
 			return fmt.Errorf("store: %s has schema version %d, newer than this shopbot supports (%d); run a newer shopbot or restore a backup",
 				db.path, n, SchemaVersion)
+		case n < SchemaVersion:
+			if err := db.migrateTx(tx, n, log); err != nil {
+				return err
+			}
 		}
+	}
+	if err := meta.Put([]byte(metaSchema), []byte(strconv.Itoa(SchemaVersion))); err != nil {
+		return fmt.Errorf("store: write schema version: %w", err)
 	}
 	return db.checkKeyTx(tx, meta)
 }

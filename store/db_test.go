@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ func TestOpenCreatesDirAndFileModes(t *testing.T) {
 	}
 	v, err := db.GetMeta(context.Background(), metaSchema)
 	mustNoErr(t, err)
-	if v != "1" {
+	if v != strconv.Itoa(SchemaVersion) {
 		t.Errorf("schema_version = %q", v)
 	}
 }
@@ -136,12 +137,12 @@ func TestRefusesNewerSchema(t *testing.T) {
 	db, err := Open(context.Background(), Options{Path: path})
 	mustNoErr(t, err)
 	mustNoErr(t, db.bolt.Update(func(tx *bolt.Tx) error {
-		return bucket(tx, bucketMeta).Put([]byte(metaSchema), []byte("2"))
+		return bucket(tx, bucketMeta).Put([]byte(metaSchema), []byte("99"))
 	}))
 	mustNoErr(t, db.Close())
 	_, err = Open(context.Background(), Options{Path: path})
-	if err == nil || !strings.Contains(err.Error(), "schema version 2") || !strings.Contains(err.Error(), "newer") {
-		t.Fatalf("Open of schema 2: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "schema version 99") || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Open of schema 99: %v", err)
 	}
 }
 
