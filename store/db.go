@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -94,7 +95,8 @@ type Options struct {
 	// Logger receives the migration notes (default: discarded).
 	Logger *slog.Logger
 	// NoSync skips fsync on commit. Only for tests and benchmarks: a crash
-	// can then lose acknowledged webhooks.
+	// can then lose acknowledged webhooks, so Open refuses it outside a
+	// test binary (testing.Testing), whatever the caller's wiring says.
 	NoSync bool
 }
 
@@ -122,6 +124,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	if opts.Path == "" {
 		return nil, errors.New("store: no path")
+	}
+	if opts.NoSync && !testing.Testing() {
+		return nil, errors.New("store: NoSync is only for tests: without fsync a crash loses webhooks already acknowledged to Stripe")
 	}
 	crypt, err := newCrypter(opts.EncryptionKey)
 	if err != nil {
@@ -225,6 +230,10 @@ func (db *DB) Close() error {
 	}
 	return nil
 }
+
+// Durable reports whether every commit is fsynced before it returns (false
+// only with Options.NoSync, in tests).
+func (db *DB) Durable() bool { return !db.bolt.NoSync }
 
 // Path is the file the store was opened from.
 func (db *DB) Path() string { return db.path }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -182,5 +183,32 @@ func TestCancelledContext(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with cancelled ctx: %v", name, err)
 		}
+	}
+}
+
+// Outside a test binary Open refuses NoSync: a production wiring that
+// forced it would acknowledge webhooks before they are on disk.
+func TestNoSyncRefusedOutsideTests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the probe program")
+	}
+	cmd := exec.Command(gobin, "run", "./testdata/nosync", filepath.Join(t.TempDir(), "shop.db"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "refused: store: NoSync is only for tests") {
+		t.Fatalf("store.Open with NoSync outside a test: %v\n%s", err, out)
+	}
+	db := openTest(t, nil)
+	if db.Durable() {
+		t.Error("a NoSync store in a test reports fsync on")
+	}
+	durable, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "d.db")})
+	mustNoErr(t, err)
+	defer durable.Close()
+	if !durable.Durable() {
+		t.Error("a store opened without NoSync reports fsync off")
 	}
 }
