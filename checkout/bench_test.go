@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shopbot/shopbot/checkout/stripetest"
+	"github.com/shopbot/shopbot/store"
 )
 
 // BenchmarkWebhookIngest measures a signed checkout.session.completed from
@@ -107,4 +109,54 @@ func BenchmarkFulfill(b *testing.B) {
 		b.Fatalf("AuthForge created %d licenses for %d orders", got, b.N)
 	}
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "orders/s")
+}
+
+// TestBacklogDrain is a load test, not a unit test: it runs only with
+// SHOPBOT_LOAD_BACKLOG=1 and prints how fast the worker drains a backlog of
+// pending events that need no outside call (charge.refunded of charges
+// shopbot never sold). The rate must stay flat as the backlog grows.
+//
+//	SHOPBOT_LOAD_BACKLOG=1 go test -run TestBacklogDrain -v ./checkout/
+func TestBacklogDrain(t *testing.T) {
+	if os.Getenv("SHOPBOT_LOAD_BACKLOG") == "" {
+		t.Skip("load test: set SHOPBOT_LOAD_BACKLOG=1 to run it")
+	}
+	for _, n := range []int{1000, 10000, 50000} {
+		h := newHarness(t)
+		jobs := make(chan int)
+		var wg sync.WaitGroup
+		for range 64 {
+			wg.Go(func() {
+				for i := range jobs {
+					p := stripetest.ChargeRefunded(stripetest.EventParams{ID: fmt.Sprintf("evt_bl%d", i), ChargeID: fmt.Sprintf("ch_bl%d", i)})
+					if rr := h.post(p); rr.Code != http.StatusOK {
+						t.Errorf("status %d", rr.Code)
+					}
+				}
+			})
+		}
+		for i := range n {
+			jobs <- i
+		}
+		close(jobs)
+		wg.Wait()
+		start := time.Now()
+		done := 0
+		for done < n {
+			k, err := h.worker.ProcessDue(h.ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k == 0 {
+				t.Fatalf("worker stalled after %d of %d events", done, n)
+			}
+			done += k
+		}
+		elapsed := time.Since(start)
+		counts, err := h.db.CountEvents(h.ctx)
+		if err != nil || counts[store.EventPending] != 0 || counts[store.EventIgnored] != n {
+			t.Fatalf("after drain: %v, %v; want %d ignored", counts, err, n)
+		}
+		t.Logf("backlog of %d no-op events drained in %v = %.0f events/s", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds())
+	}
 }

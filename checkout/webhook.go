@@ -162,8 +162,20 @@ func eventRecord(ev stripe.Event, body []byte, source string, now time.Time) (st
 		rec.LastError = fmt.Sprintf("order key: %v", err)
 	default:
 		rec.OrderKey = key
+		rec.Urgent = urgentType(rec.Type)
 	}
 	return rec, nil
+}
+
+// urgentType: events that can turn a payment into a license. The worker
+// takes them before other due events, so a buyer never waits behind a
+// backlog of refunds, renewals or notices about other orders.
+func urgentType(t string) bool {
+	switch t {
+	case EventCheckoutCompleted, EventAsyncPaymentSucceeded, EventSubscriptionCreated, EventInvoicePaid:
+		return true
+	}
+	return false
 }
 
 func isSignatureError(err error) bool {

@@ -244,52 +244,124 @@ func (w *Worker) sleepFor() time.Duration {
 	return min(max(next.Sub(w.now()), 10*time.Millisecond), pollInterval)
 }
 
-// ProcessDue makes one pass over the pending events, oldest first, and
-// handles each one that is due and has no earlier pending event with the
-// same order key. It returns how many events it handled; errors are only
-// those of reading the store (a failing event is rescheduled, not
-// returned).
+// workBatch is how many due events the worker reads at a time, and so
+// the most outcomes one commit carries. After each batch it reads again
+// from the head of the due index, so an urgent event (a payment) that
+// arrives during a long backlog waits for at most one batch.
+const workBatch = 256
+
+// ProcessDue handles the due events, urgent ones first, then oldest due
+// first, skipping an event while an earlier event of its order key is
+// pending. It reads them from the store's due-time index, so a backlog of
+// events not yet due costs nothing. The outcomes of a batch are committed
+// together (one transaction, shared with the webhooks' writes), so an
+// event that needs no outside call costs no commit of its own; an
+// event's own writes (an order saved before AuthForge is asked) are still
+// durable before the outside call they protect. An event is done only
+// once its outcome is committed: a crash before that handles it again,
+// which every handler tolerates (label reconciliation, idempotent
+// updates). It returns how many events it handled; errors are only those
+// of the store (a failing event is rescheduled, not returned).
 func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
-	// All pending events are read: with a batch, a full batch of events
-	// waiting out their backoff would hide newer due ones behind it.
-	pending, err := w.store.PendingEvents(ctx, 0)
-	if err != nil {
-		return 0, fmt.Errorf("checkout: read pending events: %w", err)
-	}
-	now := w.now()
-	var next time.Time
-	later := func(t time.Time) {
-		if next.IsZero() || t.Before(next) {
-			next = t
+	// handled: events done in this pass (a rescheduled one is no longer
+	// due anyway); blocked: events behind an earlier pending one of their
+	// order, looked at again once something else was handled.
+	handled, blocked := map[uint64]bool{}, map[uint64]bool{}
+	skip := func(seq uint64) bool { return handled[seq] || blocked[seq] }
+	n, nAtUnblock := 0, 0
+	for ctx.Err() == nil {
+		due, next, err := w.store.DueEvents(ctx, w.now(), workBatch, skip)
+		if err != nil {
+			return n, fmt.Errorf("checkout: read due events: %w", err)
 		}
-	}
-	blocked := map[string]bool{}
-	n := 0
-	for _, ev := range pending {
-		if ctx.Err() != nil {
-			break
-		}
-		if ev.OrderKey != "" && blocked[ev.OrderKey] {
+		if len(due) == 0 && len(blocked) > 0 && n > nAtUnblock {
+			clear(blocked)
+			nAtUnblock = n
 			continue
 		}
-		if ev.NextAttemptAt.After(now) {
-			blocked[ev.OrderKey] = true
-			later(ev.NextAttemptAt)
-			continue
+		if len(due) == 0 {
+			w.nextMu.Lock()
+			w.next = next
+			w.nextMu.Unlock()
+			return n, nil
 		}
-		done := w.process(ctx, ev, false)
-		n++
-		if done.State == store.EventPending {
-			blocked[ev.OrderKey] = true
-			later(done.NextAttemptAt)
+		b := outcomes{w: w, lazy: true}
+		for _, ev := range due {
+			if ctx.Err() != nil {
+				break
+			}
+			if b.touches(ev.OrderKey) {
+				b.commit(ctx)
+			}
+			earlier, err := w.store.EarlierPending(ctx, ev.OrderKey, ev.Seq)
+			if err != nil {
+				b.commit(ctx)
+				return n, fmt.Errorf("checkout: read pending events: %w", err)
+			}
+			if earlier {
+				blocked[ev.Seq] = true
+				continue
+			}
+			handled[ev.Seq] = true
+			b.add(w.outcome(ctx, ev, false))
+			n++
 		}
+		b.commit(ctx)
 	}
-	w.nextMu.Lock()
-	w.next = next
-	w.nextMu.Unlock()
 	return n, nil
+}
+
+// outcomes collects a batch's results until they are committed together.
+type outcomes struct {
+	w *Worker
+	// lazy outcomes join the next commit of a webhook or another write
+	// (store.UpdateEventsLazily) instead of costing one of their own.
+	lazy   bool
+	evs    []store.Event
+	alerts []string
+	keys   map[string]bool
+}
+
+func (b *outcomes) add(o outcome) {
+	b.evs = append(b.evs, o.ev)
+	if o.alert != "" {
+		b.alerts = append(b.alerts, o.alert)
+	}
+	if b.keys == nil {
+		b.keys = map[string]bool{}
+	}
+	b.keys[o.ev.OrderKey] = true
+}
+
+// touches reports whether an uncommitted outcome is about orderKey: the
+// next event of that order must see it committed first.
+func (b *outcomes) touches(orderKey string) bool { return orderKey != "" && b.keys[orderKey] }
+
+// commit saves the outcomes, then sends the alerts they call for.
+func (b *outcomes) commit(ctx context.Context) {
+	if len(b.evs) == 0 {
+		return
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	save := b.w.store.UpdateEvents
+	if b.lazy {
+		save = b.w.store.UpdateEventsLazily
+	}
+	if err := save(sctx, b.evs); err != nil {
+		// The events stay as they were and are handled again; that is
+		// safe.
+		b.w.log.Error("event outcomes not saved", "events", len(b.evs), "err", err)
+	}
+	for _, a := range b.alerts {
+		if err := b.w.notifier.AlertAdmins(sctx, a); err != nil {
+			b.w.log.Error("admin alert failed", "err", err)
+		}
+	}
+	b.evs, b.alerts = b.evs[:0], b.alerts[:0]
+	clear(b.keys)
 }
 
 // Failed lists up to n failed events, newest first.
@@ -343,24 +415,32 @@ func (w *Worker) Replay(ctx context.Context, eventID string) error {
 
 // earlierPending reports whether an older pending event has ev's order key.
 func (w *Worker) earlierPending(ctx context.Context, ev store.Event) (bool, error) {
-	if ev.OrderKey == "" {
-		return false, nil
-	}
-	pending, err := w.store.PendingEvents(ctx, 0)
+	earlier, err := w.store.EarlierPending(ctx, ev.OrderKey, ev.Seq)
 	if err != nil {
 		return false, fmt.Errorf("checkout: read pending events: %w", err)
 	}
-	for _, p := range pending {
-		if p.Seq < ev.Seq && p.OrderKey == ev.OrderKey {
-			return true, nil
-		}
-	}
-	return false, nil
+	return earlier, nil
 }
 
-// process handles one event and records the outcome; it returns the event
+// process handles one event and commits its outcome; it returns the event
 // as saved.
 func (w *Worker) process(ctx context.Context, ev store.Event, replay bool) store.Event {
+	o := w.outcome(ctx, ev, replay)
+	b := outcomes{w: w}
+	b.add(o)
+	b.commit(ctx)
+	return o.ev
+}
+
+// outcome is an event as it is to be saved after an attempt, and the
+// admin alert to send once it is.
+type outcome struct {
+	ev    store.Event
+	alert string
+}
+
+// outcome handles one event and returns its outcome, not yet saved.
+func (w *Worker) outcome(ctx context.Context, ev store.Event, replay bool) outcome {
 	attempt := ev.Attempts + 1
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.timeout)
 	err := w.handle(hctx, ev, attempt, replay)
@@ -391,18 +471,8 @@ func (w *Worker) process(ctx context.Context, ev store.Event, replay bool) store
 		ev.NextAttemptAt = now.Add(w.backoff(attempt))
 		w.log.Warn("stripe event will be retried", "event", ev.ID, "type", ev.Type, "attempt", attempt, "retry_at", ev.NextAttemptAt, "err", err)
 	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	defer cancel()
-	if err := w.store.UpdateEvent(sctx, ev); err != nil {
-		// The event stays as it was and is handled again; that is safe.
-		w.log.Error("event outcome not saved", "event", ev.ID, "err", err)
-	}
-	if alert != "" {
-		if err := w.notifier.AlertAdmins(sctx, alert); err != nil {
-			w.log.Error("admin alert failed", "event", ev.ID, "err", err)
-		}
-	}
-	return ev
+	ev.Payload = nil // stored once on arrival; not rewritten
+	return outcome{ev: ev, alert: alert}
 }
 
 // backoff is the wait after the attempt-th failure: BackoffBase doubled per

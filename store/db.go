@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
+	"testing"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -32,7 +34,7 @@ var (
 )
 
 // SchemaVersion is the layout this code reads and writes (see doc.go).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // DefaultLockTimeout is how long Open waits for the file lock.
 const DefaultLockTimeout = 2 * time.Second
@@ -47,6 +49,10 @@ const (
 	bucketEvents         = "events"
 	bucketEventsSeq      = "events_seq"
 	bucketEventsState    = "events_state"
+	bucketEventsPayload  = "events_payload"
+	bucketEventsDue      = "events_due"
+	bucketEventsKey      = "events_key"
+	bucketCounters       = "counters"
 	bucketOrders         = "orders"
 	bucketOrdersPI       = "orders_pi"
 	bucketOrdersSub      = "orders_sub"
@@ -64,6 +70,7 @@ const (
 func allBuckets() []string {
 	return []string{
 		bucketMeta, bucketEvents, bucketEventsSeq, bucketEventsState,
+		bucketEventsPayload, bucketEventsDue, bucketEventsKey, bucketCounters,
 		bucketOrders, bucketOrdersPI, bucketOrdersSub,
 		bucketLicenses, bucketLicensesOwner, bucketActivations, bucketActivationsKey,
 		bucketSessions, bucketSessionsID, bucketAudit,
@@ -85,8 +92,11 @@ type Options struct {
 	// LockTimeout bounds the wait for the file lock (default 2s, also
 	// capped by the context's deadline).
 	LockTimeout time.Duration
+	// Logger receives the migration notes (default: discarded).
+	Logger *slog.Logger
 	// NoSync skips fsync on commit. Only for tests and benchmarks: a crash
-	// can then lose acknowledged webhooks.
+	// can then lose acknowledged webhooks, so Open refuses it outside a
+	// test binary (testing.Testing), whatever the caller's wiring says.
 	NoSync bool
 }
 
@@ -97,11 +107,13 @@ type DB struct {
 	crypt *crypter
 	now   func() time.Time
 
-	// Group commit of PutEvent (events.go): mu guards the queue and the
-	// leader flag.
-	evMu      sync.Mutex
-	evQueue   []*eventReq
-	evLeading bool
+	// writes feed the committer (commit.go), the only writer; stopped is
+	// closed when it has finished. closeMu guards closed and the send on
+	// writes against Close.
+	writes  chan *writeReq
+	stopped chan struct{}
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 // Open opens or creates the store file, creating the buckets, checking the
@@ -112,6 +124,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	}
 	if opts.Path == "" {
 		return nil, errors.New("store: no path")
+	}
+	if opts.NoSync && !testing.Testing() {
+		return nil, errors.New("store: NoSync is only for tests: without fsync a crash loses webhooks already acknowledged to Stripe")
 	}
 	crypt, err := newCrypter(opts.EncryptionKey)
 	if err != nil {
@@ -135,29 +150,31 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
-	db := &DB{bolt: bdb, path: opts.Path, crypt: crypt, now: time.Now}
-	if err := bdb.Update(db.initTx); err != nil {
+	db := &DB{bolt: bdb, path: opts.Path, crypt: crypt, now: time.Now,
+		writes: make(chan *writeReq, maxCommitBatch), stopped: make(chan struct{})}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if err := bdb.Update(func(tx *bolt.Tx) error { return db.initTx(tx, log) }); err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
+	go db.committer()
 	return db, nil
 }
 
-// initTx creates missing buckets and refuses files this code cannot read:
-// a newer schema (written by a newer shopbot) or a different key.
-func (db *DB) initTx(tx *bolt.Tx) error {
+// initTx creates missing buckets, migrates files of an older schema and
+// refuses files this code cannot read: a newer schema (written by a newer
+// shopbot) or a different key.
+func (db *DB) initTx(tx *bolt.Tx, log *slog.Logger) error {
 	for _, name := range allBuckets() {
 		if _, err := tx.CreateBucketIfNotExists([]byte(name)); err != nil {
 			return fmt.Errorf("store: create bucket %s: %w", name, err)
 		}
 	}
 	meta := tx.Bucket([]byte(bucketMeta))
-	switch v := meta.Get([]byte(metaSchema)); {
-	case v == nil:
-		if err := meta.Put([]byte(metaSchema), []byte(strconv.Itoa(SchemaVersion))); err != nil {
-			return fmt.Errorf("store: write schema version: %w", err)
-		}
-	default:
+	if v := meta.Get([]byte(metaSchema)); v != nil {
 		n, err := strconv.Atoi(string(v))
 		switch {
 		case err != nil || n < 1:
@@ -165,7 +182,14 @@ func (db *DB) initTx(tx *bolt.Tx) error {
 		case n > SchemaVersion:
 			return fmt.Errorf("store: %s has schema version %d, newer than this shopbot supports (%d); run a newer shopbot or restore a backup",
 				db.path, n, SchemaVersion)
+		case n < SchemaVersion:
+			if err := db.migrateTx(tx, n, log); err != nil {
+				return err
+			}
 		}
+	}
+	if err := meta.Put([]byte(metaSchema), []byte(strconv.Itoa(SchemaVersion))); err != nil {
+		return fmt.Errorf("store: write schema version: %w", err)
 	}
 	return db.checkKeyTx(tx, meta)
 }
@@ -189,14 +213,27 @@ func (db *DB) checkKeyTx(tx *bolt.Tx, meta *bolt.Bucket) error {
 	return meta.Put([]byte(metaKeyCheck), []byte(db.crypt.check))
 }
 
-// Close releases the file lock. Pending PutEvent calls finish first because
-// bbolt waits for open transactions.
+// Close releases the file lock. Writes already queued are committed first;
+// later ones fail.
 func (db *DB) Close() error {
+	db.closeMu.Lock()
+	if db.closed {
+		db.closeMu.Unlock()
+		return nil
+	}
+	db.closed = true
+	close(db.writes)
+	db.closeMu.Unlock()
+	<-db.stopped
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("store: close %s: %w", db.path, err)
 	}
 	return nil
 }
+
+// Durable reports whether every commit is fsynced before it returns (false
+// only with Options.NoSync, in tests).
+func (db *DB) Durable() bool { return !db.bolt.NoSync }
 
 // Path is the file the store was opened from.
 func (db *DB) Path() string { return db.path }
@@ -226,20 +263,13 @@ func (db *DB) PutMeta(ctx context.Context, key, value string) error {
 	})
 }
 
-// view and update are the only way in: they check ctx before starting,
-// since a bbolt transaction itself cannot be cancelled.
+// view and update (commit.go) are the only way in: they check ctx before
+// starting, since a bbolt transaction itself cannot be cancelled.
 func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	return db.bolt.View(fn)
-}
-
-func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	return db.bolt.Update(fn)
 }
 
 func bucket(tx *bolt.Tx, name string) *bolt.Bucket { return tx.Bucket([]byte(name)) }

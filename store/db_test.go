@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +33,7 @@ func TestOpenCreatesDirAndFileModes(t *testing.T) {
 	}
 	v, err := db.GetMeta(context.Background(), metaSchema)
 	mustNoErr(t, err)
-	if v != "1" {
+	if v != strconv.Itoa(SchemaVersion) {
 		t.Errorf("schema_version = %q", v)
 	}
 }
@@ -136,12 +138,12 @@ func TestRefusesNewerSchema(t *testing.T) {
 	db, err := Open(context.Background(), Options{Path: path})
 	mustNoErr(t, err)
 	mustNoErr(t, db.bolt.Update(func(tx *bolt.Tx) error {
-		return bucket(tx, bucketMeta).Put([]byte(metaSchema), []byte("2"))
+		return bucket(tx, bucketMeta).Put([]byte(metaSchema), []byte("99"))
 	}))
 	mustNoErr(t, db.Close())
 	_, err = Open(context.Background(), Options{Path: path})
-	if err == nil || !strings.Contains(err.Error(), "schema version 2") || !strings.Contains(err.Error(), "newer") {
-		t.Fatalf("Open of schema 2: %v", err)
+	if err == nil || !strings.Contains(err.Error(), "schema version 99") || !strings.Contains(err.Error(), "newer") {
+		t.Fatalf("Open of schema 99: %v", err)
 	}
 }
 
@@ -181,5 +183,32 @@ func TestCancelledContext(t *testing.T) {
 		if !errors.Is(err, context.Canceled) {
 			t.Errorf("%s with cancelled ctx: %v", name, err)
 		}
+	}
+}
+
+// Outside a test binary Open refuses NoSync: a production wiring that
+// forced it would acknowledge webhooks before they are on disk.
+func TestNoSyncRefusedOutsideTests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program")
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the probe program")
+	}
+	cmd := exec.Command(gobin, "run", "./testdata/nosync", filepath.Join(t.TempDir(), "shop.db"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "refused: store: NoSync is only for tests") {
+		t.Fatalf("store.Open with NoSync outside a test: %v\n%s", err, out)
+	}
+	db := openTest(t, nil)
+	if db.Durable() {
+		t.Error("a NoSync store in a test reports fsync on")
+	}
+	durable, err := Open(context.Background(), Options{Path: filepath.Join(t.TempDir(), "d.db")})
+	mustNoErr(t, err)
+	defer durable.Close()
+	if !durable.Durable() {
+		t.Error("a store opened without NoSync reports fsync off")
 	}
 }

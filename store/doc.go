@@ -2,14 +2,21 @@
 // events, orders, licenses, activations, open checkout sessions, the audit
 // log and a few counters. Everything that must survive a crash goes through
 // here, so every write is one bbolt transaction (fsynced on commit) and every
-// read-modify-write happens inside a single transaction.
+// read-modify-write happens inside a single transaction. One committer
+// goroutine makes every write and shares each commit among all writes
+// ready at the moment (commit.go). Older files are migrated once, forward
+// only, on Open (migrate.go).
 //
 // Layout (bucket → key → value, all values JSON):
 //
 //	meta                 name → string (schema_version, key_check, and PutMeta values)
-//	events               event id → Event
+//	events               event id → Event (without payload)
+//	events_payload       event id → the Stripe body as received (written once)
 //	events_seq           seq (8 bytes big endian) → event id   (arrival order)
 //	events_state         state 0x00 seq → event id               (per-state queues)
+//	events_due           priority, due (ns), seq → event id      (pending only; due.go)
+//	events_key           order key 0x00 seq → empty              (pending only)
+//	counters             name → int64                             (counters.go)
 //	orders               order id → Order
 //	orders_pi            payment intent id → order id
 //	orders_sub           subscription id → order id

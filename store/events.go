@@ -49,31 +49,18 @@ type Event struct {
 	DoneAt        time.Time  `json:"done_at,omitzero"`
 	// Source says how the event arrived ("webhook", "catchup", ...).
 	Source string `json:"source,omitempty"`
-}
-
-// maxEventBatch bounds one group-commit transaction so a burst cannot make
-// a single commit (and its waiters' latency) arbitrarily large.
-const maxEventBatch = 256
-
-type eventReq struct {
-	ev       Event
-	inserted bool
-	err      error
-	// wake receives true when this caller must lead the next batch, false
-	// when its result is ready.
-	wake chan bool
+	// Urgent events (a payment that should become a license) are read
+	// before other due events, so a purchase never waits behind a backlog
+	// of events about other orders.
+	Urgent bool `json:"urgent,omitempty"`
 }
 
 // PutEvent stores ev unless an event with its ID is already stored
 // (inserted=false then, and nothing changes). It assigns Seq and, when ev
 // has none, ReceivedAt; State defaults to EventPending. It returns only
 // after the write is fsynced, so a 200 to Stripe means the event survives
-// a crash.
-//
-// Concurrent calls share commits (group commit): the first caller commits
-// everything queued while the previous commit was in flight, so N parallel
-// webhooks cost about one fsync instead of N, while a lone call pays no
-// extra delay.
+// a crash. Concurrent calls, and the worker's writes, share commits (see
+// committer).
 func (db *DB) PutEvent(ctx context.Context, ev Event) (inserted bool, err error) {
 	if err := checkID("event", ev.ID); err != nil {
 		return false, err
@@ -84,79 +71,16 @@ func (db *DB) PutEvent(ctx context.Context, ev Event) (inserted bool, err error)
 	if !ev.State.valid() {
 		return false, fmt.Errorf("store: event %s: unknown state %q", ev.ID, ev.State)
 	}
-	if err := ctx.Err(); err != nil {
+	now := db.now()
+	err = db.update(ctx, func(tx *bolt.Tx) error {
+		var err error
+		inserted, err = putEventTx(tx, ev, now)
+		return err
+	})
+	if err != nil {
 		return false, err
 	}
-	req := &eventReq{ev: ev, wake: make(chan bool, 1)}
-	db.evMu.Lock()
-	db.evQueue = append(db.evQueue, req)
-	lead := !db.evLeading
-	db.evLeading = true
-	db.evMu.Unlock()
-	if !lead && !<-req.wake {
-		return req.inserted, req.err
-	}
-
-	// Leading: take what is queued (this request included), commit it,
-	// then hand leadership to the oldest waiter, if any.
-	db.evMu.Lock()
-	n := min(len(db.evQueue), maxEventBatch)
-	batch := db.evQueue[:n:n]
-	db.evQueue = append([]*eventReq(nil), db.evQueue[n:]...)
-	db.evMu.Unlock()
-
-	db.commitEvents(batch)
-
-	var next *eventReq
-	db.evMu.Lock()
-	if len(db.evQueue) > 0 {
-		next = db.evQueue[0]
-	} else {
-		db.evLeading = false
-	}
-	db.evMu.Unlock()
-	if next != nil {
-		next.wake <- true
-	}
-	for _, r := range batch {
-		if r != req {
-			r.wake <- false
-		}
-	}
-	return req.inserted, req.err
-}
-
-// commitEvents writes a batch in one transaction. If that fails and the
-// batch has several events, each is retried alone so one bad event cannot
-// fail its neighbours.
-func (db *DB) commitEvents(batch []*eventReq) {
-	now := db.now()
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		for _, r := range batch {
-			r.inserted, r.err = putEventTx(tx, r.ev, now)
-			if r.err != nil {
-				return r.err
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		return
-	}
-	if len(batch) == 1 {
-		batch[0].inserted, batch[0].err = false, err
-		return
-	}
-	for _, r := range batch {
-		r.err = db.bolt.Update(func(tx *bolt.Tx) error {
-			var err error
-			r.inserted, err = putEventTx(tx, r.ev, now)
-			return err
-		})
-		if r.err != nil {
-			r.inserted = false
-		}
-	}
+	return inserted, nil
 }
 
 func putEventTx(tx *bolt.Tx, ev Event, now time.Time) (bool, error) {
@@ -172,34 +96,86 @@ func putEventTx(tx *bolt.Tx, ev Event, now time.Time) (bool, error) {
 	if ev.ReceivedAt.IsZero() {
 		ev.ReceivedAt = now
 	}
-	if err := putJSON(b, []byte(ev.ID), ev); err != nil {
-		return false, err
+	if len(ev.Payload) > 0 {
+		if err := bucket(tx, bucketEventsPayload).Put([]byte(ev.ID), ev.Payload); err != nil {
+			return false, fmt.Errorf("store: event %s: payload: %w", ev.ID, err)
+		}
 	}
 	if err := bucket(tx, bucketEventsSeq).Put(u64(seq), []byte(ev.ID)); err != nil {
 		return false, err
 	}
-	if err := bucket(tx, bucketEventsState).Put(stateKey(ev.State, seq), []byte(ev.ID)); err != nil {
+	if err := writeEventTx(tx, ev, nil); err != nil {
 		return false, err
 	}
 	return true, nil
+}
+
+// writeEventTx stores ev's record (without its payload, which is written
+// once by putEventTx and never changes) and moves its index entries and
+// counters from old's state (nil: a new event).
+func writeEventTx(tx *bolt.Tx, ev Event, old *Event) error {
+	if old != nil {
+		if err := unindexEventTx(tx, *old); err != nil {
+			return err
+		}
+	}
+	if err := indexEventTx(tx, ev); err != nil {
+		return err
+	}
+	ev.Payload = nil
+	return putJSON(bucket(tx, bucketEvents), []byte(ev.ID), ev)
+}
+
+func indexEventTx(tx *bolt.Tx, ev Event) error {
+	if err := bucket(tx, bucketEventsState).Put(stateKey(ev.State, ev.Seq), []byte(ev.ID)); err != nil {
+		return err
+	}
+	if err := addCount(tx, eventCounter(ev.State), 1); err != nil {
+		return err
+	}
+	if ev.State != EventPending {
+		return nil
+	}
+	if err := bucket(tx, bucketEventsDue).Put(dueKey(ev), []byte(ev.ID)); err != nil {
+		return err
+	}
+	return bucket(tx, bucketEventsKey).Put(pendingKey(ev.OrderKey, ev.Seq), nil)
+}
+
+func unindexEventTx(tx *bolt.Tx, ev Event) error {
+	if err := bucket(tx, bucketEventsState).Delete(stateKey(ev.State, ev.Seq)); err != nil {
+		return err
+	}
+	if err := addCount(tx, eventCounter(ev.State), -1); err != nil {
+		return err
+	}
+	if ev.State != EventPending {
+		return nil
+	}
+	if err := bucket(tx, bucketEventsDue).Delete(dueKey(ev)); err != nil {
+		return err
+	}
+	return bucket(tx, bucketEventsKey).Delete(pendingKey(ev.OrderKey, ev.Seq))
 }
 
 func stateKey(s EventState, seq uint64) []byte {
 	return join([]byte(s), u64(seq))
 }
 
-// GetEvent returns the stored event with that ID.
+// GetEvent returns the stored event with that ID, payload included.
 func (db *DB) GetEvent(ctx context.Context, id string) (Event, error) {
 	var ev Event
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		var err error
-		ev, err = getEventTx(tx, id)
+		ev, err = getEventTx(tx, id, true)
 		return err
 	})
 	return ev, err
 }
 
-func getEventTx(tx *bolt.Tx, id string) (Event, error) {
+// getEventTx reads an event's record, and its payload when withPayload
+// (copied: bbolt's memory is only valid inside the transaction).
+func getEventTx(tx *bolt.Tx, id string, withPayload bool) (Event, error) {
 	raw := bucket(tx, bucketEvents).Get([]byte(id))
 	if raw == nil {
 		return Event{}, fmt.Errorf("store: event %s: %w", id, ErrNotFound)
@@ -208,37 +184,60 @@ func getEventTx(tx *bolt.Tx, id string) (Event, error) {
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return Event{}, fmt.Errorf("store: decode event %s: %w", id, err)
 	}
+	if withPayload {
+		if p := bucket(tx, bucketEventsPayload).Get([]byte(id)); p != nil {
+			ev.Payload = bytes.Clone(p)
+		}
+	}
 	return ev, nil
 }
 
-// UpdateEvent saves the worker's bookkeeping for a stored event. Seq,
-// Payload and ReceivedAt always keep their stored values: they record what
-// Stripe sent and when, and no retry may rewrite that. An empty State keeps
-// the stored one.
+// UpdateEvent saves the worker's bookkeeping for a stored event (see
+// UpdateEvents).
 func (db *DB) UpdateEvent(ctx context.Context, ev Event) error {
-	if ev.State != "" && !ev.State.valid() {
-		return fmt.Errorf("store: event %s: unknown state %q", ev.ID, ev.State)
+	return db.UpdateEvents(ctx, []Event{ev})
+}
+
+// UpdateEvents saves the worker's bookkeeping for stored events, all in
+// one transaction (shared with other writes ready at the moment), so a
+// batch of outcomes costs one commit. Seq, Payload, ReceivedAt, OrderKey
+// and Urgent always keep their stored values: they record what Stripe
+// sent and when, and no retry may rewrite that. An empty State keeps the
+// stored one. Nothing is saved when any event is unknown or invalid.
+func (db *DB) UpdateEvents(ctx context.Context, evs []Event) error {
+	return db.updateEvents(ctx, evs, false)
+}
+
+// UpdateEventsLazily is UpdateEvents for outcomes nobody waits on: they
+// join the next commit made for another write (a webhook's event, say)
+// instead of costing one of their own, waiting at most a few milliseconds
+// for one. It too returns once they are durable.
+func (db *DB) UpdateEventsLazily(ctx context.Context, evs []Event) error {
+	return db.updateEvents(ctx, evs, true)
+}
+
+func (db *DB) updateEvents(ctx context.Context, evs []Event, lazy bool) error {
+	for _, ev := range evs {
+		if ev.State != "" && !ev.State.valid() {
+			return fmt.Errorf("store: event %s: unknown state %q", ev.ID, ev.State)
+		}
 	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		old, err := getEventTx(tx, ev.ID)
-		if err != nil {
-			return err
-		}
-		ev.Seq, ev.Payload, ev.ReceivedAt = old.Seq, old.Payload, old.ReceivedAt
-		if ev.State == "" {
-			ev.State = old.State
-		}
-		if ev.State != old.State {
-			idx := bucket(tx, bucketEventsState)
-			if err := idx.Delete(stateKey(old.State, old.Seq)); err != nil {
+	return db.write(ctx, func(tx *bolt.Tx) error {
+		for _, ev := range evs {
+			old, err := getEventTx(tx, ev.ID, false)
+			if err != nil {
 				return err
 			}
-			if err := idx.Put(stateKey(ev.State, ev.Seq), []byte(ev.ID)); err != nil {
+			ev.Seq, ev.ReceivedAt, ev.OrderKey, ev.Urgent = old.Seq, old.ReceivedAt, old.OrderKey, old.Urgent
+			if ev.State == "" {
+				ev.State = old.State
+			}
+			if err := writeEventTx(tx, ev, &old); err != nil {
 				return err
 			}
 		}
-		return putJSON(bucket(tx, bucketEvents), []byte(ev.ID), ev)
-	})
+		return nil
+	}, lazy)
 }
 
 // PendingEvents returns up to limit pending events (all when limit <= 0)
@@ -253,7 +252,7 @@ func (db *DB) PendingEvents(ctx context.Context, limit int) ([]Event, error) {
 			if limit > 0 && len(out) >= limit {
 				break
 			}
-			ev, err := getEventTx(tx, string(id))
+			ev, err := getEventTx(tx, string(id), true)
 			if err != nil {
 				return err
 			}
@@ -290,7 +289,7 @@ func (db *DB) ListEvents(ctx context.Context, state EventState, limit int) ([]Ev
 			if limit > 0 && len(out) >= limit {
 				break
 			}
-			ev, err := getEventTx(tx, string(id))
+			ev, err := getEventTx(tx, string(id), true)
 			if err != nil {
 				return err
 			}
@@ -302,6 +301,8 @@ func (db *DB) ListEvents(ctx context.Context, state EventState, limit int) ([]Ev
 }
 
 // CountEvents counts stored events by state; every state has an entry.
+// The figures are counters kept in the same transactions as the events,
+// so this reads four keys, not the events.
 func (db *DB) CountEvents(ctx context.Context) (map[EventState]int, error) {
 	var out map[EventState]int
 	err := db.view(ctx, func(tx *bolt.Tx) error {
@@ -312,12 +313,9 @@ func (db *DB) CountEvents(ctx context.Context) (map[EventState]int, error) {
 }
 
 func countEventsTx(tx *bolt.Tx) map[EventState]int {
-	out := map[EventState]int{EventPending: 0, EventDone: 0, EventFailed: 0, EventIgnored: 0}
-	c := bucket(tx, bucketEventsState).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if i := bytes.IndexByte(k, 0); i >= 0 {
-			out[EventState(k[:i])]++
-		}
+	out := map[EventState]int{}
+	for _, s := range []EventState{EventPending, EventDone, EventFailed, EventIgnored} {
+		out[s] = int(getCount(tx, eventCounter(s)))
 	}
 	return out
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 func ids(evs []Event) []string {
@@ -224,22 +226,34 @@ func TestPutEventConcurrent(t *testing.T) {
 	}
 }
 
-// One failing event in a group commit must not fail the others: the batch
-// is retried one event at a time.
-func TestCommitEventsIsolatesFailures(t *testing.T) {
+// One failing write in a group commit must not fail the others: it gets
+// its error, the rest are committed without it, and a later write still
+// sees the earlier ones.
+func TestCommitBatchIsolatesFailures(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t, nil)
-	mk := func(id string) *eventReq {
-		return &eventReq{ev: Event{ID: id, State: EventPending}, wake: make(chan bool, 1)}
+	now := db.now()
+	inserted := map[*writeReq]bool{}
+	mk := func(id string) *writeReq {
+		r := &writeReq{done: make(chan struct{})}
+		r.fn = func(tx *bolt.Tx) error {
+			var err error
+			inserted[r], err = putEventTx(tx, Event{ID: id, State: EventPending}, now)
+			return err
+		}
+		return r
 	}
 	bad := mk(strings.Repeat("x", 40000)) // over bbolt's key size limit
-	batch := []*eventReq{mk("ok_1"), bad, mk("ok_2")}
-	db.commitEvents(batch)
-	if !batch[0].inserted || batch[0].err != nil || !batch[2].inserted || batch[2].err != nil {
-		t.Errorf("good events failed with their neighbour: %+v %+v", batch[0], batch[2])
+	first, second, dup := mk("ok_1"), mk("ok_2"), mk("ok_1")
+	db.commitBatch([]*writeReq{first, bad, second, dup})
+	if first.err != nil || second.err != nil || !inserted[first] || !inserted[second] {
+		t.Errorf("good events failed with their neighbour: %v %v %v", first.err, second.err, inserted)
 	}
-	if bad.inserted || bad.err == nil {
-		t.Errorf("oversized event: inserted=%v err=%v", bad.inserted, bad.err)
+	if bad.err == nil {
+		t.Error("oversized event stored without error")
+	}
+	if dup.err != nil || inserted[dup] {
+		t.Errorf("a second ok_1 in the same batch: err=%v inserted=%v; want a duplicate", dup.err, inserted[dup])
 	}
 	p, _ := db.PendingEvents(ctx, 0)
 	if fmt.Sprint(ids(p)) != "[ok_1 ok_2]" {
@@ -265,7 +279,7 @@ func TestPutEventAfterClose(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("PutEvent on a closed store hangs")
 	}
-	// The failed leader handed off cleanly: the next call does not hang.
+	// A second write after Close fails too, without hanging.
 	if _, err := db.PutEvent(context.Background(), Event{ID: "f"}); err == nil {
 		t.Error("second PutEvent on a closed store succeeded")
 	}

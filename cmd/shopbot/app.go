@@ -82,7 +82,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if err != nil {
 		return nil, fmt.Errorf("store.encryption_key: %w", err)
 	}
-	a.db, err = store.Open(ctx, store.Options{Path: cfg.Store.Path, EncryptionKey: storeKey, LockTimeout: storeLock})
+	a.db, err = store.Open(ctx, store.Options{Path: cfg.Store.Path, EncryptionKey: storeKey, LockTimeout: storeLock, Logger: log.With("part", "store")})
 	if err != nil {
 		return nil, err
 	}
@@ -281,7 +281,8 @@ func (a *app) routes() error {
 }
 
 // health answers 200 while the store is readable, with the event backlog so
-// a monitor can alert on failed fulfillments.
+// a monitor can alert on failed fulfillments, and whether commits are
+// fsynced (durable: a 200 to Stripe means the event survives a crash).
 func (a *app) health(w http.ResponseWriter, r *http.Request) {
 	counts, err := a.db.CountEvents(r.Context())
 	w.Header().Set("Content-Type", "application/json")
@@ -291,8 +292,8 @@ func (a *app) health(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, `{"status":"store unavailable"}`)
 		return
 	}
-	fmt.Fprintf(w, `{"status":"ok","pending_events":%d,"failed_events":%d}`,
-		counts[store.EventPending], counts[store.EventFailed])
+	fmt.Fprintf(w, `{"status":"ok","pending_events":%d,"failed_events":%d,"durable":%t}`,
+		counts[store.EventPending], counts[store.EventFailed], a.db.Durable())
 }
 
 func returnPage(title, text string) http.HandlerFunc {

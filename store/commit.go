@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// maxCommitBatch bounds one group commit so a burst cannot make a single
+// transaction (and its waiters' latency) arbitrarily large.
+const maxCommitBatch = 512
+
+// lazyDelay is how long a lazy write waits for another write's commit to
+// join before it is committed alone.
+const lazyDelay = 5 * time.Millisecond
+
+// errClosed is returned by writes after Close.
+var errClosed = errors.New("store: closed")
+
+// writeReq is one caller's part of a group commit.
+type writeReq struct {
+	fn   func(*bolt.Tx) error
+	err  error
+	done chan struct{}
+	// lazy writes ride along with the next other commit (see committer).
+	lazy bool
+}
+
+// committer is the store's only writer. Every write (a webhook's event, a
+// worker outcome, an order, a license) is queued to it; it takes
+// everything queued while the previous commit was in flight and commits it
+// in one fsynced transaction. A lone write therefore pays one fsync and no
+// wait, and N writes arriving together share one: a webhook's 200 waits
+// for at most the commit in flight plus its own.
+//
+// A lazy write (the worker's outcomes of events that needed no outside
+// call) is not committed on its own at once: it joins the next other
+// commit, or is committed after lazyDelay when none comes. So while
+// webhooks arrive, recording what the worker did with earlier ones adds
+// no fsync of its own and never makes a webhook wait for it.
+func (db *DB) committer() {
+	defer close(db.stopped)
+	var lazy []*writeReq
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	flush := func(batch []*writeReq) {
+		db.commitBatch(batch)
+		for _, r := range batch {
+			close(r.done)
+		}
+	}
+	for {
+		var r *writeReq
+		ok := true
+		if len(lazy) == 0 {
+			r, ok = <-db.writes
+		} else {
+			select {
+			case r, ok = <-db.writes:
+			case <-timer.C:
+			}
+		}
+		if !ok {
+			flush(lazy)
+			return
+		}
+		if r != nil && r.lazy && len(lazy) < maxCommitBatch {
+			if len(lazy) == 0 {
+				timer.Reset(lazyDelay)
+			}
+			lazy = append(lazy, r)
+			continue
+		}
+		batch := lazy
+		lazy = nil
+		timer.Stop()
+		if r != nil {
+			batch = append(batch, r)
+		}
+	more:
+		for len(batch) < maxCommitBatch {
+			select {
+			case r, ok := <-db.writes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		flush(batch)
+	}
+}
+
+// commitBatch runs the batch's functions in order in one transaction. A
+// function that fails gets its error and is dropped; the others run again
+// without it (bbolt has no savepoints), as bbolt's own Batch does. So each
+// function sees the effects of those queued before it, exactly as if they
+// had been committed one by one; that is also why a function may run more
+// than once and must keep its side effects inside the transaction or in
+// variables it overwrites.
+func (db *DB) commitBatch(batch []*writeReq) {
+	for len(batch) > 0 {
+		failed := -1
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			for i, r := range batch {
+				if err := r.fn(tx); err != nil {
+					failed = i
+					return err
+				}
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			for _, r := range batch {
+				r.err = nil
+			}
+			return
+		case failed < 0:
+			// The commit itself failed (disk full, I/O error): nothing
+			// of the batch is stored.
+			for _, r := range batch {
+				r.err = fmt.Errorf("store: commit: %w", err)
+			}
+			return
+		}
+		batch[failed].err = err
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+	}
+}
+
+// update runs fn in a write transaction shared with every other write
+// ready at the moment (see committer) and returns once it is durable. fn
+// may run more than once (see commitBatch). ctx is checked before
+// queueing; once queued, a write is not abandoned, since the caller must
+// learn whether it was stored.
+func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	return db.write(ctx, fn, false)
+}
+
+// write queues fn to the committer, lazily or not, and waits until it is
+// durable.
+
+func (db *DB) write(ctx context.Context, fn func(*bolt.Tx) error, lazy bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &writeReq{fn: fn, done: make(chan struct{}), lazy: lazy}
+	db.closeMu.RLock()
+	if db.closed {
+		db.closeMu.RUnlock()
+		return errClosed
+	}
+	db.writes <- r
+	db.closeMu.RUnlock()
+	<-r.done
+	return r.err
+}

@@ -1,0 +1,86 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// migration upgrades a file from schema from to from+1 inside the
+// transaction that records the new version, so it runs exactly once and
+// either completely or not at all. Migrations only go forward: a file is
+// never rewritten for an older shopbot (initTx refuses newer files).
+type migration struct {
+	from int
+	what string
+	run  func(tx *bolt.Tx) (records int, err error)
+}
+
+func migrations() []migration {
+	return []migration{
+		{from: 1, what: "event payloads moved out of the event records; due-time, order-key and counter indexes built", run: migrateEventsV2},
+	}
+}
+
+// migrateTx runs every migration from version on and logs each one.
+func (db *DB) migrateTx(tx *bolt.Tx, version int, log *slog.Logger) error {
+	for _, m := range migrations() {
+		if m.from < version {
+			continue
+		}
+		start := time.Now()
+		n, err := m.run(tx)
+		if err != nil {
+			return fmt.Errorf("store: migrate %s from schema %d to %d: %w", db.path, m.from, m.from+1, err)
+		}
+		log.Info("store migrated", "path", db.path, "from_schema", m.from, "to_schema", m.from+1,
+			"records", n, "took", time.Since(start).Round(time.Millisecond), "change", m.what)
+		version = m.from + 1
+	}
+	if version != SchemaVersion {
+		return fmt.Errorf("store: %s: no migration from schema %d", db.path, version)
+	}
+	return nil
+}
+
+// migrateEventsV2: schema 1 kept each event's payload (the whole Stripe
+// body) inside its JSON record, rewritten on every retry, and had no
+// due-time or order-key index nor counters.
+func migrateEventsV2(tx *bolt.Tx) (int, error) {
+	type rewrite struct {
+		id  []byte
+		rec Event
+	}
+	var all []rewrite
+	err := bucket(tx, bucketEvents).ForEach(func(k, v []byte) error {
+		var ev Event
+		if err := json.Unmarshal(v, &ev); err != nil {
+			return fmt.Errorf("decode event %s: %w", k, err)
+		}
+		all = append(all, rewrite{id: append([]byte(nil), k...), rec: ev})
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range all {
+		ev := r.rec
+		if len(ev.Payload) > 0 {
+			if err := bucket(tx, bucketEventsPayload).Put(r.id, ev.Payload); err != nil {
+				return 0, err
+			}
+		}
+		// The state index entry exists already; counters and the pending
+		// indexes do not.
+		if err := bucket(tx, bucketEventsState).Delete(stateKey(ev.State, ev.Seq)); err != nil {
+			return 0, err
+		}
+		if err := writeEventTx(tx, ev, nil); err != nil {
+			return 0, fmt.Errorf("event %s: %w", r.id, err)
+		}
+	}
+	return len(all), nil
+}
