@@ -41,7 +41,7 @@ func Default() Config {
 			CommandsInFlight:       3,
 			CommandsInFlightTotal:  64,
 			TelegramPerSecond:      30,
-			TelegramBurst:          30,
+			TelegramBurst:          5,
 			TelegramChatPerMinute:  60,
 			TelegramGroupPerMinute: 20,
 			TelegramChatBurst:      3,

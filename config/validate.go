@@ -334,7 +334,7 @@ func (c *Config) validateLimits(p *problems) {
 		{"commands_in_flight_total", l.CommandsInFlightTotal, 1, 10_000, "64"},
 		// Above Telegram's own limits the bot only collects 429s.
 		{"telegram_messages_per_second", l.TelegramPerSecond, 1, 30, "30 (Telegram's limit)"},
-		{"telegram_burst", l.TelegramBurst, 1, 100, "30"},
+		{"telegram_burst", l.TelegramBurst, 1, 100, "5"},
 		{"telegram_chat_messages_per_minute", l.TelegramChatPerMinute, 1, 60, "60 (Telegram's limit)"},
 		{"telegram_group_messages_per_minute", l.TelegramGroupPerMinute, 1, 20, "20 (Telegram's limit)"},
 		{"telegram_chat_burst", l.TelegramChatBurst, 1, 10, "3"},

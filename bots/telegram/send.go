@@ -22,7 +22,7 @@ const maxRetries = 3
 // chat and 20 a minute per group, short bursts tolerated.
 type Pacing struct {
 	PerSecond        float64 // overall; default 30
-	Burst            int     // overall burst; default 30
+	Burst            int     // overall burst; default 5
 	PrivatePerMinute int     // per private chat; default 60
 	GroupPerMinute   int     // per group or channel; default 20
 	ChatBurst        int     // per chat; default 3
@@ -34,6 +34,9 @@ type Pacing struct {
 
 // outboxOptions turns Pacing into the outbox's limits.
 func (p Pacing) outboxOptions() outbox.Options {
+	if p.Burst <= 0 {
+		p.Burst = 5
+	}
 	o := outbox.Options{
 		Rate:     rate.Limit(p.PerSecond),
 		Burst:    p.Burst,
