@@ -149,3 +149,32 @@ func TestMaxTrackedBoundsMemory(t *testing.T) {
 		t.Fatalf("tracked %d identities, want at most 2*MaxTracked", got)
 	}
 }
+
+// BenchmarkAdmit is the cost a command pays before any work: one bucket
+// check and release, over 10,000 identities.
+func BenchmarkAdmit(b *testing.B) {
+	bud := budget.New(budget.Options{PerMinute: 6000, Burst: 1000})
+	ids := make([]string, 10_000)
+	for i := range ids {
+		ids[i] = "tg:" + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if v, _, t := bud.Admit(ids[i%len(ids)]); v == budget.Allow {
+			t.Done()
+		}
+		i++
+	}
+}
+
+// BenchmarkAdmitFlood is a dropped command: what a flood costs the shop.
+func BenchmarkAdmitFlood(b *testing.B) {
+	bud := budget.New(budget.Options{})
+	b.ReportAllocs()
+	for b.Loop() {
+		if v, _, t := bud.Admit("tg:1"); v == budget.Allow {
+			t.Done()
+		}
+	}
+}

@@ -376,3 +376,25 @@ func TestHoldWithoutQueue(t *testing.T) {
 		t.Fatalf("sent at %s, want after the 10s hold", got)
 	}
 }
+
+// BenchmarkSchedule is one message through the scheduler: enqueue, pick
+// among 1,000 chats with queued messages, done.
+func BenchmarkSchedule(b *testing.B) {
+	o := testOptions()
+	o.Rate, o.ChatLimit = rate.Inf, func(int64) (rate.Limit, int) { return rate.Inf, 1 }
+	o.ChatCap, o.TotalCap = 1<<30, 1<<30
+	s := newScheduler(o)
+	noop := func(context.Context) error { return nil }
+	done := func(error) {}
+	for c := range int64(1000) {
+		s.enqueue(&item{chat: c, prio: notify.Normal, send: noop, done: done}, t0)
+	}
+	b.ReportAllocs()
+	i := int64(0)
+	for b.Loop() {
+		s.enqueue(&item{chat: i % 1000, prio: notify.Normal, send: noop, done: done}, t0)
+		it, _ := s.next(t0)
+		s.done(it, t0, nil)
+		i++
+	}
+}
