@@ -100,7 +100,7 @@ func (o *Options) defaults() {
 type Stats struct {
 	Sent        uint64 // messages handed to the API
 	Dropped     uint64 // messages dropped from full queues or at close
-	RateLimited uint64 // 429 answers
+	RateLimited uint64 // 429 answers to messages it sent (not Hold's)
 	GlobalHolds uint64 // times the whole bot was held
 	Queued      int    // messages waiting now
 }
@@ -187,7 +187,6 @@ func (o *Outbox) enqueue(it *item) error {
 func (o *Outbox) Hold(chat int64, until time.Time) {
 	o.mu.Lock()
 	o.s.holdID(chat, until, o.now())
-	o.s.stats.RateLimited++
 	o.mu.Unlock()
 	o.kick()
 }
