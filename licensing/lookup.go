@@ -120,24 +120,21 @@ func (s *Service) Stats(ctx context.Context) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("licensing: count licenses: %w", err)
 	}
-	acts, err := s.allActivations(ctx)
+	byProduct, holders, err := s.store.ActivationCounts(ctx)
 	if err != nil {
-		return Stats{}, err
+		return Stats{}, fmt.Errorf("licensing: count activations: %w", err)
 	}
 	st := Stats{
 		ActiveLicenses:       active,
 		RevokedLicenses:      revoked,
-		Activations:          len(acts),
-		ActivationsByProduct: map[string]int{},
+		ActivationsByProduct: byProduct,
+		Holders:              holders,
 		Validations:          s.validations.Load(),
 		Heartbeats:           s.heartbeats.Load(),
 	}
-	holders := map[identity.Identity]bool{}
-	for _, a := range acts {
-		holders[a.Identity] = true
-		st.ActivationsByProduct[a.ProductID]++
+	for _, n := range byProduct {
+		st.Activations += n
 	}
-	st.Holders = len(holders)
 	st.CreditsEstimate = float64(st.Validations) + float64(st.Heartbeats)/10
 	return st, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -61,11 +62,80 @@ func (db *DB) PutActivation(ctx context.Context, a Activation) error {
 	rec.SessionToken = db.crypt.seal(aadActToken, a.SessionToken)
 	rec.Payload = db.crypt.seal(aadActPayload, a.Payload)
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		if err := putJSON(bucket(tx, bucketActivations), activationKey(a.Identity, kid), rec); err != nil {
+		acts := bucket(tx, bucketActivations)
+		k := activationKey(a.Identity, kid)
+		was, err := activationProduct(acts.Get(k))
+		if err != nil {
+			return err
+		}
+		if was == "" && !hasActivations(acts, a.Identity) {
+			if err := addCount(tx, holdersCounter, 1); err != nil {
+				return err
+			}
+		}
+		if err := putJSON(acts, k, rec); err != nil {
+			return err
+		}
+		if err := moveCount(tx, activationCounterOf(was), activationPrefix+a.ProductID); err != nil {
 			return err
 		}
 		return bucket(tx, bucketActivationsKey).Put(join(kid, []byte(a.Identity.String())), nil)
 	})
+}
+
+// activationProduct reads the product of a stored activation record
+// (never sealed); "" when raw is nil.
+func activationProduct(raw []byte) (string, error) {
+	if raw == nil {
+		return "", nil
+	}
+	var p struct {
+		ProductID string `json:"product_id"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return "", fmt.Errorf("store: decode activation: %w", err)
+	}
+	// A record always counts somewhere, even one without a product.
+	if p.ProductID == "" {
+		p.ProductID = "-"
+	}
+	return p.ProductID, nil
+}
+
+func activationCounterOf(product string) string {
+	if product == "" {
+		return ""
+	}
+	return activationPrefix + product
+}
+
+// hasActivations reports whether who holds any activation: one seek.
+func hasActivations(acts *bolt.Bucket, who identity.Identity) bool {
+	prefix := join([]byte(who.String()), nil)
+	k, _ := acts.Cursor().Seek(prefix)
+	return k != nil && bytes.HasPrefix(k, prefix)
+}
+
+// ActivationCounts is the number of activations by product and of
+// identities holding at least one, from counters kept with the records.
+func (db *DB) ActivationCounts(ctx context.Context) (byProduct map[string]int, holders int, err error) {
+	err = db.view(ctx, func(tx *bolt.Tx) error {
+		byProduct, holders = activationCountsTx(tx)
+		return nil
+	})
+	return byProduct, holders, err
+}
+
+func activationCountsTx(tx *bolt.Tx) (map[string]int, int) {
+	out := map[string]int{}
+	c := bucket(tx, bucketCounters).Cursor()
+	prefix := []byte(activationPrefix)
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		if n := getCount(tx, string(k)); n != 0 {
+			out[string(k[len(prefix):])] = int(n)
+		}
+	}
+	return out, int(getCount(tx, holdersCounter))
 }
 
 func (db *DB) decodeActivation(raw []byte) (Activation, error) {
@@ -149,8 +219,22 @@ func (db *DB) DeleteActivation(ctx context.Context, who identity.Identity, key s
 	}
 	kid := db.crypt.kid(key)
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		if err := bucket(tx, bucketActivations).Delete(activationKey(who, kid)); err != nil {
+		acts := bucket(tx, bucketActivations)
+		k := activationKey(who, kid)
+		was, err := activationProduct(acts.Get(k))
+		if err != nil || was == "" {
 			return err
+		}
+		if err := acts.Delete(k); err != nil {
+			return err
+		}
+		if err := moveCount(tx, activationCounterOf(was), ""); err != nil {
+			return err
+		}
+		if !hasActivations(acts, who) {
+			if err := addCount(tx, holdersCounter, -1); err != nil {
+				return err
+			}
 		}
 		return bucket(tx, bucketActivationsKey).Delete(join(kid, []byte(who.String())))
 	})

@@ -14,6 +14,39 @@ import (
 
 func eventCounter(s EventState) string { return "events:" + string(s) }
 
+func orderCounter(s OrderStatus) string { return "orders:" + string(s) }
+
+func licenseCounter(s LicenseStatus) string {
+	if s == LicenseRevoked {
+		return "licenses:revoked"
+	}
+	return "licenses:active"
+}
+
+// activationPrefix + product id counts that product's activations;
+// holdersCounter counts identities with at least one activation.
+const (
+	activationPrefix = "activations:"
+	holdersCounter   = "holders"
+)
+
+// moveCount moves one record from counter from to counter to ("" for
+// none), as a write creates, changes or deletes it.
+func moveCount(tx *bolt.Tx, from, to string) error {
+	if from == to {
+		return nil
+	}
+	if from != "" {
+		if err := addCount(tx, from, -1); err != nil {
+			return err
+		}
+	}
+	if to != "" {
+		return addCount(tx, to, 1)
+	}
+	return nil
+}
+
 func addCount(tx *bolt.Tx, name string, delta int64) error {
 	if delta == 0 {
 		return nil
@@ -21,6 +54,13 @@ func addCount(tx *bolt.Tx, name string, delta int64) error {
 	b := bucket(tx, bucketCounters)
 	n := getCountB(b, name) + delta
 	if err := b.Put([]byte(name), binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
+		return fmt.Errorf("store: counter %s: %w", name, err)
+	}
+	return nil
+}
+
+func setCount(tx *bolt.Tx, name string, n int64) error {
+	if err := bucket(tx, bucketCounters).Put([]byte(name), binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
 		return fmt.Errorf("store: counter %s: %w", name, err)
 	}
 	return nil

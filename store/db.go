@@ -34,7 +34,7 @@ var (
 )
 
 // SchemaVersion is the layout this code reads and writes (see doc.go).
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 // DefaultLockTimeout is how long Open waits for the file lock.
 const DefaultLockTimeout = 2 * time.Second

@@ -79,7 +79,14 @@ func (db *DB) putLicenseTx(tx *bolt.Tx, l License) error {
 	}
 	rec := l
 	rec.Key = db.crypt.seal(aadLicenseKey, l.Key)
-	return putJSON(bucket(tx, bucketLicenses), kid, rec)
+	if err := putJSON(bucket(tx, bucketLicenses), kid, rec); err != nil {
+		return err
+	}
+	was := ""
+	if exists {
+		was = licenseCounter(old.Status)
+	}
+	return moveCount(tx, was, licenseCounter(l.Status))
 }
 
 // GetLicense returns the license with that key.
@@ -174,17 +181,22 @@ func (db *DB) UpdateLicense(ctx context.Context, key string, fn func(*License) e
 	return out, nil
 }
 
-// CountLicenses counts stored licenses by status.
+// CountLicenses counts stored licenses by status (from counters).
 func (db *DB) CountLicenses(ctx context.Context) (active, revoked int, err error) {
 	err = db.view(ctx, func(tx *bolt.Tx) error {
-		active, revoked, err = countLicensesTx(tx)
-		return err
+		active, revoked = countLicensesTx(tx)
+		return nil
 	})
 	return active, revoked, err
 }
 
-// countLicensesTx reads only the status, so it needs no decryption.
-func countLicensesTx(tx *bolt.Tx) (active, revoked int, err error) {
+func countLicensesTx(tx *bolt.Tx) (active, revoked int) {
+	return int(getCount(tx, licenseCounter(LicenseActive))), int(getCount(tx, licenseCounter(LicenseRevoked)))
+}
+
+// scanLicenseCountsTx counts from the records, reading only the status
+// (no decryption): for the migration that builds the counters.
+func scanLicenseCountsTx(tx *bolt.Tx) (active, revoked int, err error) {
 	err = bucket(tx, bucketLicenses).ForEach(func(_, v []byte) error {
 		var s struct {
 			Status LicenseStatus `json:"status"`

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{from: 1, what: "event payloads moved out of the event records; due-time, order-key and counter indexes built", run: migrateEventsV2},
+		{from: 2, what: "order, license and activation counters built, so /stats and /metrics read a few keys", run: migrateCountersV3},
 	}
 }
 
@@ -83,4 +85,59 @@ func migrateEventsV2(tx *bolt.Tx) (int, error) {
 		}
 	}
 	return len(all), nil
+}
+
+// migrateCountersV3 counts orders, licenses and activations once, so that
+// from now on /stats and /metrics read counters the writes keep.
+func migrateCountersV3(tx *bolt.Tx) (int, error) {
+	orders, err := scanOrderCountsTx(tx)
+	if err != nil {
+		return 0, err
+	}
+	records := 0
+	for st, n := range orders {
+		if err := setCount(tx, orderCounter(st), int64(n)); err != nil {
+			return 0, err
+		}
+		records += n
+	}
+	active, revoked, err := scanLicenseCountsTx(tx)
+	if err != nil {
+		return 0, err
+	}
+	if err := setCount(tx, licenseCounter(LicenseActive), int64(active)); err != nil {
+		return 0, err
+	}
+	if err := setCount(tx, licenseCounter(LicenseRevoked), int64(revoked)); err != nil {
+		return 0, err
+	}
+	records += active + revoked
+	byProduct := map[string]int64{}
+	holders := int64(0)
+	var last []byte
+	err = bucket(tx, bucketActivations).ForEach(func(k, v []byte) error {
+		p, err := activationProduct(v)
+		if err != nil {
+			return err
+		}
+		byProduct[p]++
+		// Keys are identity 0x00 key id, sorted: a new identity starts
+		// a new run.
+		who, _, _ := bytes.Cut(k, []byte{0})
+		if !bytes.Equal(who, last) {
+			holders++
+			last = append(last[:0], who...)
+		}
+		records++
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for p, n := range byProduct {
+		if err := setCount(tx, activationPrefix+p, n); err != nil {
+			return 0, err
+		}
+	}
+	return records, setCount(tx, holdersCounter, holders)
 }

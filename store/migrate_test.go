@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -131,5 +132,61 @@ func TestMigrateFromSchema1(t *testing.T) {
 	}
 	if counts, _ := db.CountEvents(ctx); counts[EventPending] != 3 || counts[EventDone] != 2 {
 		t.Errorf("counts after reopen: %v", counts)
+	}
+}
+
+// A schema-2 store (events counted, nothing else) gets its order, license
+// and activation counters built once from the records.
+func TestMigrateCountersFromSchema2(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v2.db")
+	db, err := Open(ctx, Options{Path: path, NoSync: true})
+	mustNoErr(t, err)
+	for _, id := range []string{"cs_1", "cs_2"} {
+		_, err = db.UpsertOrder(ctx, id, nil)
+		mustNoErr(t, err)
+	}
+	_, err = db.AttachLicense(ctx, "cs_2", license(key1, alice))
+	mustNoErr(t, err)
+	l2 := license(key2, bob)
+	l2.Status = LicenseRevoked
+	mustNoErr(t, db.PutLicense(ctx, l2))
+	mustNoErr(t, db.PutActivation(ctx, Activation{Identity: alice, Key: key1, ProductID: "pro"}))
+	mustNoErr(t, db.PutActivation(ctx, Activation{Identity: bob, Key: key1, ProductID: "pro"}))
+	mustNoErr(t, db.PutActivation(ctx, Activation{Identity: alice, Key: key2, ProductID: "basic"}))
+	want, err := db.Stats(ctx)
+	mustNoErr(t, err)
+	mustNoErr(t, db.Close())
+
+	// What schema 2 had: no such counters.
+	bdb, err := bolt.Open(path, 0o600, nil)
+	mustNoErr(t, err)
+	mustNoErr(t, bdb.Update(func(tx *bolt.Tx) error {
+		c := tx.Bucket([]byte(bucketCounters)).Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if !strings.HasPrefix(string(k), "events:") {
+				if err := c.Delete(); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket([]byte(bucketMeta)).Put([]byte("schema_version"), []byte("2"))
+	}))
+	mustNoErr(t, bdb.Close())
+
+	var logs bytes.Buffer
+	db, err = Open(ctx, Options{Path: path, Logger: slog.New(slog.NewTextHandler(&logs, nil)), NoSync: true})
+	mustNoErr(t, err)
+	defer db.Close()
+	if !strings.Contains(logs.String(), "from_schema=2 to_schema=3") {
+		t.Fatalf("no migration logged:\n%s", logs.String())
+	}
+	got, err := db.Stats(ctx)
+	mustNoErr(t, err)
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after migration Stats = %+v\nwant %+v", got, want)
+	}
+	if got.Orders != 2 || got.ActiveLicenses != 1 || got.RevokedLicenses != 1 || got.Activations != 3 || got.Holders != 2 {
+		t.Fatalf("counts %+v", got)
 	}
 }

@@ -136,6 +136,13 @@ func (db *DB) putOrderTx(tx *bolt.Tx, o, old Order, exists bool) (Order, error) 
 	if err := putJSON(bucket(tx, bucketOrders), []byte(o.ID), rec); err != nil {
 		return Order{}, err
 	}
+	was := ""
+	if exists {
+		was = orderCounter(old.Status)
+	}
+	if err := moveCount(tx, was, orderCounter(o.Status)); err != nil {
+		return Order{}, err
+	}
 	return o, nil
 }
 
@@ -225,10 +232,22 @@ func (db *DB) AttachLicense(ctx context.Context, orderID string, l License) (Ord
 	return out, nil
 }
 
-// countOrdersTx counts orders by status without decrypting anything.
-func countOrdersTx(tx *bolt.Tx) (map[OrderStatus]int, int, error) {
+// countOrdersTx reads the order counters.
+func countOrdersTx(tx *bolt.Tx) (map[OrderStatus]int, int) {
 	out := map[OrderStatus]int{OrderPending: 0, OrderFulfilled: 0, OrderRevoked: 0, OrderEnded: 0}
 	total := 0
+	for s := range out {
+		n := int(getCount(tx, orderCounter(s)))
+		out[s] = n
+		total += n
+	}
+	return out, total
+}
+
+// scanOrderCountsTx counts orders by status from the records themselves,
+// without decrypting anything: for the migration that builds the counters.
+func scanOrderCountsTx(tx *bolt.Tx) (map[OrderStatus]int, error) {
+	out := map[OrderStatus]int{}
 	err := bucket(tx, bucketOrders).ForEach(func(k, v []byte) error {
 		var s struct {
 			Status OrderStatus `json:"status"`
@@ -237,8 +256,7 @@ func countOrdersTx(tx *bolt.Tx) (map[OrderStatus]int, int, error) {
 			return fmt.Errorf("store: decode order %s: %w", k, err)
 		}
 		out[s.Status]++
-		total++
 		return nil
 	})
-	return out, total, err
+	return out, err
 }

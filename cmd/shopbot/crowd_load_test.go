@@ -23,14 +23,17 @@ import (
 //
 //  1. 30 activated buyers send a gated command once a second each for
 //     20 s: answer latency p50/p99.
+//
 //  2. One account floods 1,000 commands at once while 20 buyers keep
 //     their pace for 15 s: the buyers' latency, how many answers the
 //     flooder got, goroutines and heap before and after.
+//
 //  3. During that flood, 20 paid orders: paid (webhook acknowledged) to
 //     key sent, p50/p99.
+//
 //  4. The most messages sent to one chat, and in all, within any second.
 //
-//	SHOPBOT_CROWD=1 go test -run TestCrowdLoad -v ./cmd/shopbot/
+//     SHOPBOT_CROWD=1 go test -run TestCrowdLoad -v ./cmd/shopbot/
 func TestCrowdLoad(t *testing.T) {
 	if os.Getenv("SHOPBOT_CROWD") == "" {
 		t.Skip("load test: set SHOPBOT_CROWD=1 to run it")
