@@ -59,36 +59,44 @@ func (s *Service) every(ctx context.Context, interval time.Duration, fn func()) 
 	}
 }
 
-// Sweep removes every activation whose stored license is revoked, expired or
-// missing, syncs the holders' access and tells them how to renew. It returns
+// sweepPage is how many due licenses Sweep reads per store transaction.
+const sweepPage = 256
+
+// Sweep retires the holders of every license that is due: expired, or
+// revoked with holders left behind by a revocation cut off partway. It
+// reads only the store's index of due licenses (not every activation),
+// syncs the holders' access and tells them how to renew, then clears the
+// entries it handled; one that fails stays for the next sweep. It returns
 // how many activations it removed.
 func (s *Service) Sweep(ctx context.Context) (int, error) {
-	acts, err := s.allActivations(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var keys []string
-	seen := map[string]bool{}
-	for _, a := range acts {
-		if !seen[a.Key] {
-			seen[a.Key] = true
-			keys = append(keys, a.Key)
-		}
-	}
 	removed := 0
 	var errs []error
-	for _, key := range keys {
-		if ctx.Err() != nil {
+	var after *store.DueLicense
+	for ctx.Err() == nil {
+		due, err := s.store.LicensesDue(ctx, s.now(), after, sweepPage)
+		if err != nil {
+			return removed, fmt.Errorf("licensing: due licenses: %w", err)
+		}
+		for _, d := range due {
+			if ctx.Err() != nil {
+				break
+			}
+			f, err := s.sweepKey(ctx, d.Key)
+			if f != nil {
+				removed += len(f.removed)
+				s.settle(ctx, f)
+			}
+			if err == nil {
+				err = s.store.ClearLicenseDue(ctx, d)
+			}
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(due) < sweepPage {
 			break
 		}
-		f, err := s.sweepKey(ctx, key)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if f != nil {
-			removed += len(f.removed)
-			s.settle(ctx, f)
-		}
+		after = &due[len(due)-1]
 	}
 	return removed, errors.Join(errs...)
 }

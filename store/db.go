@@ -58,6 +58,7 @@ const (
 	bucketOrdersSub      = "orders_sub"
 	bucketLicenses       = "licenses"
 	bucketLicensesOwner  = "licenses_owner"
+	bucketLicensesDue    = "licenses_due"
 	bucketActivations    = "activations"
 	bucketActivationsKey = "activations_key"
 	bucketSessions       = "open_sessions"
@@ -72,7 +73,7 @@ func allBuckets() []string {
 		bucketMeta, bucketEvents, bucketEventsSeq, bucketEventsState,
 		bucketEventsPayload, bucketEventsDue, bucketEventsKey, bucketCounters,
 		bucketOrders, bucketOrdersPI, bucketOrdersSub,
-		bucketLicenses, bucketLicensesOwner, bucketActivations, bucketActivationsKey,
+		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketActivations, bucketActivationsKey,
 		bucketSessions, bucketSessionsID, bucketAudit,
 	}
 }

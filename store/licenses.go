@@ -82,6 +82,9 @@ func (db *DB) putLicenseTx(tx *bolt.Tx, l License) error {
 	if err := putJSON(bucket(tx, bucketLicenses), kid, rec); err != nil {
 		return err
 	}
+	if err := reindexDueTx(tx, kid, old, exists, l); err != nil {
+		return err
+	}
 	was := ""
 	if exists {
 		was = licenseCounter(old.Status)

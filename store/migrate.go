@@ -23,7 +23,7 @@ type migration struct {
 func migrations() []migration {
 	return []migration{
 		{from: 1, what: "event payloads moved out of the event records; due-time, order-key and counter indexes built", run: migrateEventsV2},
-		{from: 2, what: "order, license and activation counters built, so /stats and /metrics read a few keys", run: migrateCountersV3},
+		{from: 2, what: "order, license and activation counters and the licenses' due index built, so /stats, /metrics and the sweeper read a few keys", run: migrateCountersV3},
 	}
 }
 
@@ -138,6 +138,9 @@ func migrateCountersV3(tx *bolt.Tx) (int, error) {
 		if err := setCount(tx, activationPrefix+p, n); err != nil {
 			return 0, err
 		}
+	}
+	if _, err := buildDueTx(tx); err != nil {
+		return 0, err
 	}
 	return records, setCount(tx, holdersCounter, holders)
 }

@@ -150,7 +150,11 @@ func TestMigrateCountersFromSchema2(t *testing.T) {
 	mustNoErr(t, err)
 	l2 := license(key2, bob)
 	l2.Status = LicenseRevoked
+	l2.RevokedAt = t0
 	mustNoErr(t, db.PutLicense(ctx, l2))
+	l3 := license(key3, bob)
+	l3.ExpiresAt = t0.Add(time.Hour)
+	mustNoErr(t, db.PutLicense(ctx, l3))
 	mustNoErr(t, db.PutActivation(ctx, Activation{Identity: alice, Key: key1, ProductID: "pro"}))
 	mustNoErr(t, db.PutActivation(ctx, Activation{Identity: bob, Key: key1, ProductID: "pro"}))
 	mustNoErr(t, db.PutActivation(ctx, Activation{Identity: alice, Key: key2, ProductID: "basic"}))
@@ -170,6 +174,9 @@ func TestMigrateCountersFromSchema2(t *testing.T) {
 				}
 			}
 		}
+		if err := tx.DeleteBucket([]byte(bucketLicensesDue)); err != nil {
+			return err
+		}
 		return tx.Bucket([]byte(bucketMeta)).Put([]byte("schema_version"), []byte("2"))
 	}))
 	mustNoErr(t, bdb.Close())
@@ -186,7 +193,10 @@ func TestMigrateCountersFromSchema2(t *testing.T) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after migration Stats = %+v\nwant %+v", got, want)
 	}
-	if got.Orders != 2 || got.ActiveLicenses != 1 || got.RevokedLicenses != 1 || got.Activations != 3 || got.Holders != 2 {
+	if got.Orders != 2 || got.ActiveLicenses != 2 || got.RevokedLicenses != 1 || got.Activations != 3 || got.Holders != 2 {
 		t.Fatalf("counts %+v", got)
+	}
+	if due := dueKeys(t, db, t0.Add(2*time.Hour)); fmt.Sprint(due) != fmt.Sprint([]string{key2[:4], key3[:4]}) {
+		t.Fatalf("due index after migration: %v, want the revoked and the expired license", due)
 	}
 }
