@@ -61,7 +61,8 @@ type Options struct {
 	Commands      *commands.Handler
 	Products      []config.Product
 	// Budget admits each command before any work; nil makes one with
-	// the defaults. The same Budget may serve several adapters.
+	// the defaults. Give each platform its own, so their counters and
+	// caps stay apart.
 	Budget *budget.Budget
 	// Pacing limits outgoing messages; zero fields take Telegram's limits.
 	Pacing Pacing
@@ -71,7 +72,7 @@ type Options struct {
 	Logger     *slog.Logger
 
 	PollTimeout    time.Duration // long-poll wait; default 30s
-	Workers        int           // updates processed at once; default 4
+	Workers        int           // updates processed at once; default 16
 	MaxBodyBytes   int64         // webhook body limit; default 1 MiB
 	HandlerTimeout time.Duration // per update; default 60s
 	CallTimeout    time.Duration // per API call; default 15s
@@ -261,7 +262,9 @@ func check(o *Options) error {
 		o.PollTimeout = max(t/2, 2*time.Second)
 	}
 	if o.Workers <= 0 {
-		o.Workers = 4
+		// Enough that one account's slow commands (Stripe, AuthForge),
+		// capped by its in-flight budget, leave most workers to others.
+		o.Workers = 16
 	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = 1 << 20
