@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
 	"github.com/shopbot/shopbot/store"
@@ -264,5 +266,105 @@ func TestAutomaticSnapshots(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "notes.txt")); err != nil {
 		t.Errorf("pruning touched another file: %v", err)
+	}
+}
+
+// TestRebuildWithoutBackup: the store is lost and there is no backup.
+// `shopbot rebuild` makes a new one from AuthForge's shopbot licenses and
+// Stripe's Checkout sessions: each buyer owns their key again (/license),
+// an activated buyer passes the gate again without /activate (the session
+// is validated lazily), no license is created, and what matched nothing
+// is reported.
+func TestRebuildWithoutBackup(t *testing.T) {
+	w := newWorld(t)
+	t.Cleanup(w.stripe.Reset)
+	second := telegramtest.User{ID: 5002, FirstName: "Cal"}
+	w.start()
+	params := func(id, who string) stripetest.EventParams {
+		return stripetest.EventParams{ID: "evt_" + id, SessionID: "cs_test_" + id, Product: "pro", Identity: who}
+	}
+	pa, pb := params("ra", "tg:5001"), params("rb", "tg:5002")
+	keyA := w.buyAndDeliver(pa.ID, pa.SessionID)
+	if code := w.postEvent(stripetest.CheckoutCompleted(pb)); code != http.StatusOK {
+		t.Fatalf("webhook B: %d", code)
+	}
+	w.waitUntil("order B licensed", func() bool { return len(w.af.Licenses()) == 2 })
+	w.waitIdle()
+	if r := w.say(w.buyer, "/activate "+keyA); !strings.Contains(r.Text, "ctivated") {
+		t.Fatalf("/activate: %q", r.Text)
+	}
+	stray := w.af.SeedLicense(authforgetest.License{Label: "shopbot:grant:0badc0de", MaxHWIDSlots: 1})
+	w.shutdown()
+	if err := os.Remove(filepath.Join(w.dir, "shop.db")); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stripe lists the paid sessions, and one more that never got its
+	// license.
+	pd := params("rd", "tg:5003")
+	w.stripe.SetCheckoutSessions(stripetest.CheckoutSession(pa, "complete"), stripetest.CheckoutSession(pb, "complete"),
+		stripetest.CheckoutSession(pd, "complete"))
+	w.stripe.SetSubscriptions()
+	code, out, errOut := w.cli("rebuild")
+	if code != 0 {
+		t.Fatalf("rebuild exit %d: %s%s", code, out, errOut)
+	}
+	for _, want := range []string{"2 orders, 2 licenses (0 revoked), 1 activations", "could not be matched (2)",
+		"shopbot:grant:0badc0de", "cs_test_rd (pro, tg:5003) has no license"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("rebuild report lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, stray.Key) {
+		t.Errorf("rebuild report shows a whole license key:\n%s", out)
+	}
+	if code, _, errOut := w.cli("rebuild"); code != 1 || !strings.Contains(errOut, "never writes over one") {
+		t.Fatalf("second rebuild over the new store: exit %d: %s", code, errOut)
+	}
+
+	w.start()
+	if r := w.say(w.buyer, "/premium"); !strings.Contains(r.Text, testGatedReply) {
+		t.Fatalf("activated buyer after the rebuild: /premium = %q", r.Text)
+	}
+	licenses := w.af.Licenses()
+	if len(licenses) != 3 {
+		t.Fatalf("AuthForge holds %d licenses after the rebuild, want the same 3", len(licenses))
+	}
+	for _, c := range []struct {
+		who   telegramtest.User
+		label string
+	}{{w.buyer, "shopbot:cs_test_ra"}, {second, "shopbot:cs_test_rb"}} {
+		i := slices.IndexFunc(licenses, func(l authforgetest.License) bool { return l.Label == c.label })
+		if i < 0 {
+			t.Fatalf("no license %s", c.label)
+		}
+		if r := w.say(c.who, "/license"); !strings.Contains(r.Text, licenses[i].Key) {
+			t.Errorf("%s: /license after the rebuild lacks their key:\n%s", c.who.FirstName, r.Text)
+		}
+	}
+}
+
+// TestLogConfig: [log] format "json" makes every line a JSON record, and
+// level "warn" drops the info records.
+func TestLogConfig(t *testing.T) {
+	w := newWorld(t)
+	w.extra = "\n[log]\nformat = \"json\"\nlevel = \"info\"\n"
+	w.start()
+	w.shutdown()
+	lines := strings.Split(strings.TrimSpace(w.logs.String()), "\n")
+	for _, l := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("log line is not JSON: %q", l)
+		}
+	}
+	if !strings.Contains(w.logs.String(), `"msg":"shopbot running"`) {
+		t.Fatalf("no JSON info record:\n%s", w.logs)
+	}
+	w.extra = "\n[log]\nformat = \"text\"\nlevel = \"warn\"\n"
+	w.start()
+	w.shutdown()
+	if s := w.logs.String(); strings.Contains(s, "shopbot running") || strings.Contains(s, "level=INFO") {
+		t.Fatalf("level warn still logs info records:\n%s", s)
 	}
 }

@@ -21,6 +21,7 @@ Usage:
   shopbot setup   stripe|telegram|discord [-config config.toml]
   shopbot backup  [-config config.toml] -o FILE     write a consistent snapshot of the store (also while running)
   shopbot restore [-config config.toml] FILE        put a snapshot back (shopbot must be stopped)
+  shopbot rebuild [-config config.toml]             make a new store from AuthForge and Stripe (no backup)
   shopbot demo    [--listen 127.0.0.1:8080] [--store PATH]  the whole shop on this machine, in a browser
   shopbot version                                   print the version
 
@@ -57,6 +58,8 @@ func runWith(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		err = cmdBackup(ctx, rest, env, stdout, stderr, h)
 	case "restore":
 		err = cmdRestore(ctx, rest, env, stdout, stderr, h)
+	case "rebuild":
+		err = cmdRebuild(ctx, rest, env, stdout, stderr, h)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "shopbot %s\n", version)
 		return 0
