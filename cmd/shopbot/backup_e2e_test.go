@@ -196,6 +196,12 @@ func TestRestoreRefuses(t *testing.T) {
 	}
 	w.health() // still serving from its own file
 	w.shutdown()
+	// Stopped, backup reads the file itself.
+	offline := filepath.Join(t.TempDir(), "offline.db")
+	if code, out, errOut := w.cli("backup", "-o", offline); code != 0 || !strings.Contains(out, "from the store file") ||
+		!strings.Contains(out, ", encrypted;") {
+		t.Fatalf("backup of a stopped shop: exit %d: %s%s", code, out, errOut)
+	}
 	live := filepath.Join(w.dir, "shop.db")
 	before, err := os.ReadFile(live)
 	if err != nil {
