@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,7 @@ func TestSnapshotDuringWrites(t *testing.T) {
 		if t.Failed() {
 			t.FailNow()
 		}
+		runtime.Gosched()
 	}
 	before := acked.Load()
 	snap := filepath.Join(t.TempDir(), "snap.db")

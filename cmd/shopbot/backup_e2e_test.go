@@ -69,9 +69,12 @@ func TestBackupDuringWebhookBurst(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range senders {
 		wg.Go(func() {
+			// Counted down once, even when a webhook fails early.
+			ready := sync.OnceFunc(started.Done)
+			defer ready()
 			for i := range perSender {
 				if i == 5 {
-					started.Done()
+					ready()
 				}
 				id := fmt.Sprintf("evt_burst_%d_%d", g, i)
 				ev := stripetest.CheckoutExpired(stripetest.EventParams{ID: id, SessionID: "cs_" + id, Product: "pro", Identity: "tg:5001"})
