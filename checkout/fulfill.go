@@ -171,6 +171,7 @@ func (w *Worker) checkoutPaid(ctx context.Context, env eventEnvelope, s checkout
 // it. CreateAttempts was saved before, so a crash anywhere here is
 // reconciled by label on the next attempt.
 func (w *Worker) issue(ctx context.Context, order store.Order, p config.Product, label string, expires time.Time, reconcile bool) (store.Order, error) {
+	reconcile = reconcile || w.beforeRecovery(ctx)
 	lic, err := w.lic.Issue(ctx, licensing.IssueRequest{
 		ProductID: p.ID, Owner: order.Identity, OrderID: order.ID, Label: label,
 		ExpiresAt: expires, Reconcile: reconcile, Source: "order",
@@ -188,6 +189,27 @@ func (w *Worker) issue(ctx context.Context, order store.Order, p config.Product,
 	w.log.Info("order fulfilled", "order", order.ID, "product", p.ID, "identity", order.Identity.String(),
 		"key", authforge.MaskKey(lic.Key), "reconciled", reconcile)
 	return out, nil
+}
+
+// eventCreatedKey carries the Stripe creation time of the event in hand
+// down to issue, past handlers that have no use for it.
+type eventCreatedKey struct{}
+
+// beforeRecovery reports whether the event in hand was created before the
+// store was restored from a snapshot or rebuilt: the lost store may have
+// created its license already, so the first attempt must look for it by
+// label too, or a restore would give the buyer a second license.
+func (w *Worker) beforeRecovery(ctx context.Context) bool {
+	at, err := w.store.RecoveredAt(ctx)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false
+	case err != nil:
+		w.log.Warn("reading the store's recovery time; reconciling by label to be safe", "err", err)
+		return true
+	}
+	created, ok := ctx.Value(eventCreatedKey{}).(time.Time)
+	return !ok || created.IsZero() || !created.After(at)
 }
 
 // deliver sends the key to the buyer once. A failure is recorded on the

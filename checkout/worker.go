@@ -443,6 +443,7 @@ type outcome struct {
 func (w *Worker) outcome(ctx context.Context, ev store.Event, replay bool) outcome {
 	attempt := ev.Attempts + 1
 	hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.timeout)
+	hctx = context.WithValue(hctx, eventCreatedKey{}, ev.Created)
 	err := w.handle(hctx, ev, attempt, replay)
 	cancel()
 

@@ -17,7 +17,8 @@ func Default() Config {
 			Listen:       ":8080",
 			MaxBodyBytes: 1 << 20,
 		},
-		Store: Store{Path: "shopbot.db"},
+		Store: Store{Path: "shopbot.db", BackupInterval: Duration{24 * time.Hour}, BackupKeep: 7},
+		Log:   Log{Level: LogInfo, Format: LogText},
 		Stripe: Stripe{
 			RevokeOnRefund:    true,
 			RevokeOnDispute:   true,
@@ -62,6 +63,7 @@ type Config struct {
 	Products      []Product      `toml:"products"`
 	GatedCommands []GatedCommand `toml:"gated_commands"`
 	Limits        Limits         `toml:"limits"`
+	Log           Log            `toml:"log"`
 }
 
 type Server struct {
@@ -77,7 +79,28 @@ type Store struct {
 	Path string `toml:"path"`
 	// EncryptionKey is base64 of 32 bytes; empty leaves secrets unencrypted.
 	EncryptionKey string `toml:"encryption_key"`
+	// BackupDir receives a snapshot every BackupInterval; empty: none.
+	BackupDir      string   `toml:"backup_dir"`
+	BackupInterval Duration `toml:"backup_interval"`
+	// BackupKeep is how many snapshots stay in BackupDir.
+	BackupKeep int `toml:"backup_keep"`
 }
+
+// Log configures log/slog for every part.
+type Log struct {
+	Level  string `toml:"level"`  // debug | info | warn | error
+	Format string `toml:"format"` // text | json
+}
+
+// Log levels and formats.
+const (
+	LogDebug = "debug"
+	LogInfo  = "info"
+	LogWarn  = "warn"
+	LogError = "error"
+	LogText  = "text"
+	LogJSON  = "json"
+)
 
 type Stripe struct {
 	SecretKey         string   `toml:"secret_key"`

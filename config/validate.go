@@ -58,6 +58,8 @@ func (c *Config) Validate() error {
 	c.validateProducts(&p)
 	c.validateGatedCommands(&p)
 	c.validateLimits(&p)
+	c.validateBackups(&p)
+	c.validateLog(&p)
 	return errors.Join(p...)
 }
 

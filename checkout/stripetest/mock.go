@@ -52,6 +52,8 @@ type Mock struct {
 	faults   []*fault
 	events   []json.RawMessage // newest first
 	hasList  bool
+	// lists are other list endpoints served from objects (lists.go).
+	lists map[string][]json.RawMessage
 }
 
 // NewMock starts stripe-mock. It panics if the embedded spec cannot be
@@ -101,7 +103,7 @@ func NewClient(baseURL, key string) *client.API {
 func (m *Mock) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.requests, m.faults, m.events, m.hasList = nil, nil, nil, false
+	m.requests, m.faults, m.events, m.hasList, m.lists = nil, nil, nil, false, nil
 }
 
 // Requests returns the recorded requests whose path is path ("" for all).
@@ -157,12 +159,16 @@ func (m *Mock) serve(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	listEvents := m.hasList && r.Method == http.MethodGet && r.URL.Path == "/v1/events"
+	objects, listObjects := m.lists[r.URL.Path]
+	listObjects = listObjects && r.Method == http.MethodGet
 	m.mu.Unlock()
 	switch {
 	case hit != nil:
 		WriteError(w, hit.status)
 	case listEvents:
 		m.listEvents(w, form)
+	case listObjects:
+		writePage(w, r.URL.Path, objects, form)
 	default:
 		m.stub.ServeHTTP(w, r)
 	}

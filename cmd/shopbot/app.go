@@ -270,6 +270,7 @@ func (a *app) routes() error {
 	if a.cfg.Server.APIToken != "" {
 		a.mux.Handle(licensing.EntitlementsPath, a.lic.HTTPHandler(a.cfg.Server.APIToken))
 		a.mux.HandleFunc("GET /metrics", a.metrics(a.cfg.Server.APIToken))
+		a.mux.HandleFunc("GET "+BackupPath, a.backupHandler(a.cfg.Server.APIToken))
 	}
 	a.mux.HandleFunc("GET /checkout/success", returnPage("Payment received",
 		"Thank you! Your license key is on its way to your chat. You can close this page."))
@@ -339,6 +340,9 @@ func (a *app) run(ctx context.Context) error {
 	work.Go(func() { fail("fulfillment", a.worker.Run(workCtx)) })
 	work.Go(func() { fail("sweeper", a.lic.RunSweeper(workCtx, sweepInterval)) })
 	work.Go(func() { a.runCatchUp(workCtx) })
+	if a.cfg.Store.BackupDir != "" {
+		work.Go(func() { a.runBackups(workCtx) })
+	}
 	if a.lic.RefreshMode() == licensing.RefreshEager {
 		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
 	}

@@ -19,6 +19,9 @@ Usage:
   shopbot run     [-config config.toml]            run the shop
   shopbot check   [-config config.toml] [--online] validate the config (and reach each service)
   shopbot setup   stripe|telegram|discord [-config config.toml]
+  shopbot backup  [-config config.toml] -o FILE     write a consistent snapshot of the store (also while running)
+  shopbot restore [-config config.toml] FILE        put a snapshot back (shopbot must be stopped)
+  shopbot rebuild [-config config.toml]             make a new store from AuthForge and Stripe (no backup)
   shopbot demo    [--listen 127.0.0.1:8080] [--store PATH]  the whole shop on this machine, in a browser
   shopbot version                                   print the version
 
@@ -51,6 +54,12 @@ func runWith(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		err = cmdSetup(ctx, rest, env, stdout, stderr, h)
 	case "demo":
 		err = cmdDemo(ctx, rest, env, stdout, stderr, h)
+	case "backup":
+		err = cmdBackup(ctx, rest, env, stdout, stderr, h)
+	case "restore":
+		err = cmdRestore(ctx, rest, env, stdout, stderr, h)
+	case "rebuild":
+		err = cmdRebuild(ctx, rest, env, stdout, stderr, h)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "shopbot %s\n", version)
 		return 0
@@ -130,15 +139,21 @@ func waive(err error, keys []string) error {
 	return errors.Join(kept...)
 }
 
-// newLogger configures log/slog once; SHOPBOT_LOG=debug|info|warn|error and
-// SHOPBOT_LOG_FORMAT=json|text.
-func newLogger(w io.Writer, env lookupEnv) *slog.Logger {
+// newLogger configures log/slog once from the [log] table; the
+// environment (SHOPBOT_LOG=debug|info|warn|error, SHOPBOT_LOG_FORMAT=json|text)
+// overrides it for one run without editing the config.
+func newLogger(w io.Writer, env lookupEnv, lc config.Log) *slog.Logger {
 	level := slog.LevelInfo
+	_ = level.UnmarshalText([]byte(lc.Level))
 	if v, ok := env("SHOPBOT_LOG"); ok {
 		_ = level.UnmarshalText([]byte(strings.TrimSpace(v)))
 	}
+	format := lc.Format
+	if v, ok := env("SHOPBOT_LOG_FORMAT"); ok && strings.TrimSpace(v) != "" {
+		format = strings.TrimSpace(v)
+	}
 	opts := &slog.HandlerOptions{Level: level}
-	if v, _ := env("SHOPBOT_LOG_FORMAT"); v == "json" {
+	if format == config.LogJSON {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))

@@ -50,6 +50,10 @@ id = "Pro!"
 		{"bad flag", []string{"run", "-bogus"}, 2, nil, []string{"-bogus"}},
 		{"setup without platform", []string{"setup"}, 2, nil, []string{"stripe|telegram|discord"}},
 		{"setup unknown platform", []string{"setup", "slack", "-config", bad}, 1, nil, nil},
+		{"backup without -o", []string{"backup"}, 2, nil, []string{"-o FILE is required"}},
+		{"restore without file", []string{"restore"}, 2, nil, []string{"give the snapshot file"}},
+		{"rebuild extra argument", []string{"rebuild", "now"}, 2, nil, []string{`unexpected argument "now"`}},
+		{"help lists recovery", []string{"help"}, 0, []string{"shopbot backup", "shopbot restore", "shopbot rebuild"}, nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

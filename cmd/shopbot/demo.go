@@ -140,7 +140,7 @@ func cmdDemo(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 	if fs.NArg() > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
-	log := newLogger(stderr, env)
+	log := newLogger(stderr, env, config.Default().Log)
 
 	path := *storePath
 	if path == "" {

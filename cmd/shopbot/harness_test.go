@@ -53,7 +53,8 @@ type world struct {
 	// paced runs the chat adapters at Telegram's real pace (crowd tests);
 	// other tests send unpaced.
 	paced bool
-	// stripeExtra and telegramExtra are added to their tables.
+	// stripeExtra, telegramExtra and storeExtra are added to their tables.
+	storeExtra    string
 	stripeExtra   string
 	telegramExtra string
 	addr          string
@@ -100,7 +101,7 @@ api_token = %q
 
 [store]
 path = %q
-
+%s
 [stripe]
 secret_key = "${STRIPE_SECRET_KEY}"
 webhook_secret = "${STRIPE_WEBHOOK_SECRET}"
@@ -135,7 +136,7 @@ products = ["pro"]
 reply = %q
 
 [limits]
-%s%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
+%s%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.storeExtra, w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
 		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles(), testGatedReply, w.limits, w.extra)
 }
 

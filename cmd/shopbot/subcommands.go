@@ -34,7 +34,7 @@ func cmdRun(ctx context.Context, args []string, env lookupEnv, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, env)
+	log := newLogger(stderr, env, cfg.Log)
 	a, err := newApp(ctx, cfg, log, h)
 	if err != nil {
 		return err
@@ -177,7 +177,7 @@ func cmdSetup(ctx context.Context, args []string, env lookupEnv, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	log := newLogger(stderr, env)
+	log := newLogger(stderr, env, cfg.Log)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	switch platform {
