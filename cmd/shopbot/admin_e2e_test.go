@@ -90,9 +90,7 @@ func TestAdminCommandsEndToEnd(t *testing.T) {
 	// An event for a product the shop does not sell fails visibly.
 	alertFrom := w.say(admin, "/help").MessageID
 	gold := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_admin_gold", SessionID: "cs_test_admin_gold", Product: "gold", Identity: "tg:5001"})
-	if code := w.postEvent(gold); code != http.StatusOK {
-		t.Fatalf("webhook status %d", code)
-	}
+	w.postEvent(gold)
 	w.wait(admin.ID, alertFrom, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, "evt_admin_gold") }, "admin alert")
 	r = w.say(admin, "/failed")
 	if !strings.Contains(r.Text, "evt_admin_gold checkout.session.completed — 1 attempt(s)") || !strings.Contains(r.Text, "gold") {
@@ -193,9 +191,7 @@ max_hwid_slots = 1
 	checkoutEvent := stripetest.CheckoutCompleted(p)
 	p.ID = "evt_club_sub"
 	for _, ev := range [][]byte{checkoutEvent, stripetest.SubscriptionCreated(p)} {
-		if code := w.postEvent(ev); code != http.StatusOK {
-			t.Fatalf("webhook status %d", code)
-		}
+		w.postEvent(ev)
 	}
 	w.wait(w.buyer.ID, after, func(m telegramtest.SentMessage) bool { return len(m.Code()) > 0 }, "subscription key")
 	w.waitIdle()

@@ -38,9 +38,7 @@ func TestDiscordEndToEnd(t *testing.T) {
 			event := stripetest.CheckoutCompleted(stripetest.EventParams{
 				ID: "evt_dc_" + mode, SessionID: "cs_test_dc_" + mode, Product: "pro", Identity: "discord:" + buyer.ID,
 			})
-			if code := w.postEvent(event); code != http.StatusOK {
-				t.Fatalf("webhook status %d", code)
-			}
+			w.postEvent(event)
 			key := w.waitDMKey(buyer.ID)
 
 			r = w.slash(buyer, "activate", discordtest.StringOption("key", key))
@@ -104,9 +102,7 @@ func TestDiscordRejoinGetsRolesBack(t *testing.T) {
 	w.withDiscord("gateway")
 	w.start()
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_rejoin", SessionID: "cs_test_rejoin", Product: "pro", Identity: "discord:" + discordBuyer.ID})
-	if code := w.postEvent(event); code != http.StatusOK {
-		t.Fatalf("webhook status %d", code)
-	}
+	w.postEvent(event)
 	key := w.waitDMKey(discordBuyer.ID)
 	w.slash(discordBuyer, "activate", discordtest.StringOption("key", key))
 	w.dc.MemberLeave(discordBuyer.ID)
@@ -128,9 +124,7 @@ func TestDiscordDMsClosed(t *testing.T) {
 	w.start()
 	w.dc.CloseDMs(discordBuyer.ID)
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_closed", SessionID: "cs_test_closed", Product: "pro", Identity: "discord:" + discordBuyer.ID})
-	if code := w.postEvent(event); code != http.StatusOK {
-		t.Fatalf("webhook status %d", code)
-	}
+	w.postEvent(event)
 	w.waitIdle()
 	if n := len(w.af.Licenses()); n != 1 {
 		t.Fatalf("AuthForge licenses = %d, want 1", n)

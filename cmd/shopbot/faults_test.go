@@ -57,9 +57,7 @@ func TestUnknownProductFailsVisibly(t *testing.T) {
 	w.start()
 	adminStart := w.say(w.admin, "/start").MessageID
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_unknown_product", SessionID: "cs_test_unknown", Product: "gold", Identity: "tg:5001"})
-	if code := w.postEvent(event); code != http.StatusOK {
-		t.Fatalf("webhook status %d, want 200 (stored, then failed)", code)
-	}
+	w.postEvent(event)
 	alert := w.wait(w.admin.ID, adminStart, func(m telegramtest.SentMessage) bool {
 		return strings.Contains(m.Text, "evt_unknown_product")
 	}, "admin alert")
@@ -144,9 +142,7 @@ func TestAuthForgeOutageRecovers(t *testing.T) {
 	w.say(w.buyer, "/start")
 	w.af.FailNext("POST /v1/licenses", 2, http.StatusInternalServerError, "server_error")
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_outage", SessionID: "cs_test_outage", Product: "pro", Identity: "tg:5001"})
-	if code := w.postEvent(event); code != http.StatusOK {
-		t.Fatalf("webhook status %d", code)
-	}
+	w.postEvent(event)
 	w.wait(w.buyer.ID, 0, func(m telegramtest.SentMessage) bool { return len(m.Code()) > 0 }, "key after outage")
 	w.waitIdle()
 	if n := len(w.af.Licenses()); n != 1 {
@@ -183,9 +179,7 @@ func TestRestartFinishesUnfinishedEvent(t *testing.T) {
 	w.say(w.buyer, "/start")
 	w.af.FailNext("POST /v1/licenses", 1000, http.StatusServiceUnavailable, "server_error")
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_restart", SessionID: "cs_test_restart", Product: "pro", Identity: "tg:5001"})
-	if code := w.postEvent(event); code != http.StatusOK {
-		t.Fatalf("webhook status %d", code)
-	}
+	w.postEvent(event)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for w.af.Calls("POST /v1/licenses") == 0 && ctx.Err() == nil {

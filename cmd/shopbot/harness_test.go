@@ -275,10 +275,13 @@ func (w *world) wait(chat int64, after int, match func(telegramtest.SentMessage)
 	return m
 }
 
-// postEvent delivers a signed Stripe event to the shop's webhook.
-func (w *world) postEvent(payload []byte) int {
+// postEvent delivers a signed Stripe event to the shop's webhook and fails
+// the test unless the shop answers 200 (stored, or seen before).
+func (w *world) postEvent(payload []byte) {
 	w.t.Helper()
-	return w.post(payload, stripetest.SignEvent(testWebhookSecret, payload, time.Now()))
+	if code := w.post(payload, stripetest.SignEvent(testWebhookSecret, payload, time.Now())); code != http.StatusOK {
+		w.t.Fatalf("webhook status %d, want 200\n%s", code, w.logs)
+	}
 }
 
 func (w *world) post(payload []byte, signature string) int {
