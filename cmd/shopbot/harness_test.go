@@ -20,6 +20,7 @@ import (
 	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/internal/testlog"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
+	"github.com/shopbot/shopbot/store"
 )
 
 const (
@@ -56,6 +57,8 @@ type world struct {
 	buyer         telegramtest.User
 	admin         telegramtest.User
 	lastMsg       map[int64]int
+	// storeOpened, when set, is given the shop's store at each start.
+	storeOpened func(*store.DB)
 }
 
 func newWorld(t *testing.T) *world {
@@ -209,9 +212,10 @@ func (w *world) start() {
 	w.stop, w.done, w.logs = cancel, make(chan int, 1), &testlog.Buffer{}
 	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
 	h := hooks{
-		listening: func(addr string) { listening <- addr },
-		chatSleep: func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
-		retryBase: 50 * time.Millisecond,
+		listening:   func(addr string) { listening <- addr },
+		chatSleep:   func(ctx context.Context, _ time.Duration) error { return ctx.Err() },
+		retryBase:   50 * time.Millisecond,
+		storeOpened: w.storeOpened,
 	}
 	go func() {
 		w.done <- runWith(ctx, []string{"run", "-config", path}, env, w.logs, w.logs, h)
