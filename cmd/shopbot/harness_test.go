@@ -361,3 +361,40 @@ func (w *world) getAuthorized(path, token string) (int, string) {
 	}
 	return resp.StatusCode, string(body)
 }
+
+// storedOrder stops the shop and reads order id from its store file.
+func (w *world) storedOrder(id string) store.Order {
+	w.t.Helper()
+	var o store.Order
+	w.readStore(func(ctx context.Context, db *store.DB) (err error) {
+		o, err = db.GetOrder(ctx, id)
+		return err
+	})
+	return o
+}
+
+// storedEvent stops the shop and reads event id from its store file.
+func (w *world) storedEvent(id string) store.Event {
+	w.t.Helper()
+	var ev store.Event
+	w.readStore(func(ctx context.Context, db *store.DB) (err error) {
+		ev, err = db.GetEvent(ctx, id)
+		return err
+	})
+	return ev
+}
+
+// readStore stops the shop and runs read on its store file.
+func (w *world) readStore(read func(context.Context, *store.DB) error) {
+	w.t.Helper()
+	w.shutdown()
+	ctx := ctxTimeout(w.t, 10*time.Second)
+	db, err := store.Open(ctx, store.Options{Path: filepath.Join(w.dir, "shop.db")})
+	if err != nil {
+		w.t.Fatalf("open the stopped shop's store: %v", err)
+	}
+	defer db.Close()
+	if err := read(ctx, db); err != nil {
+		w.t.Fatalf("read the stopped shop's store: %v", err)
+	}
+}

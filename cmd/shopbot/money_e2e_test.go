@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/licensing/authforge"
-	"github.com/shopbot/shopbot/store"
 )
 
 // subscriptionConfig adds a monthly product with its own gated command.
@@ -154,23 +152,6 @@ func TestSubscriptionPeriodEndNeverMovesBack(t *testing.T) {
 	if o := w.storedOrder("sub_back"); !o.PeriodEnd.Equal(end2) || o.LicenseKey != key {
 		t.Fatalf("stored order period end %s key %s, want %s and %s", o.PeriodEnd, authforge.MaskKey(o.LicenseKey), end2, authforge.MaskKey(key))
 	}
-}
-
-// storedOrder stops the shop and reads order id from its store file.
-func (w *world) storedOrder(id string) store.Order {
-	w.t.Helper()
-	w.shutdown()
-	ctx := ctxTimeout(w.t, 10*time.Second)
-	db, err := store.Open(ctx, store.Options{Path: filepath.Join(w.dir, "shop.db")})
-	if err != nil {
-		w.t.Fatalf("open the stopped shop's store: %v", err)
-	}
-	defer db.Close()
-	o, err := db.GetOrder(ctx, id)
-	if err != nil {
-		w.t.Fatalf("order %s: %v", id, err)
-	}
-	return o
 }
 
 // TestRefundAndDisputeRevoke: a full refund, and a dispute, revoke the
