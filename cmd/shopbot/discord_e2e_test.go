@@ -165,12 +165,19 @@ func TestDiscordNonAdminRevoke(t *testing.T) {
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_na_dc", SessionID: "cs_test_na_dc", Product: "pro", Identity: "discord:" + discordBuyer.ID})
 	w.postEvent(event)
 	key := w.waitDMKey(discordBuyer.ID)
+	w.slash(discordBuyer, "activate", discordtest.StringOption("key", key))
 	r := w.slash(discordBuyer, "revoke", discordtest.StringOption("key", key))
-	if !strings.Contains(r.Content, "admins") {
-		t.Fatalf("non-admin /revoke = %q", r.Content)
+	if r.Content != "This command is for admins." {
+		t.Fatalf("non-admin /revoke = %q, want the admin-only refusal", r.Content)
 	}
 	if lic, _ := w.af.License(key); lic.Status != "active" {
 		t.Fatalf("license status = %q after non-admin /revoke", lic.Status)
+	}
+	if !slices.Contains(w.dc.Roles(discordBuyer.ID), testRoleID) {
+		t.Fatalf("role lost after non-admin /revoke: %v", w.dc.Roles(discordBuyer.ID))
+	}
+	if r := w.slash(discordBuyer, "premium"); r.Content != testGatedReply {
+		t.Fatalf("/premium after non-admin /revoke = %q", r.Content)
 	}
 }
 
