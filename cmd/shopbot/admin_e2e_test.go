@@ -23,7 +23,7 @@ var adminCommands = []string{
 // wiring in Telegram: grant → the holder gets a key; extend moves the
 // expiry in AuthForge; resethwid frees the slots; stats and audit report
 // it; an unfulfillable event shows in /failed and /replay says why it
-// fails again; /sync repairs access.
+// fails again; /sync reports the accounts it checked.
 func TestAdminCommandsEndToEnd(t *testing.T) {
 	w := newWorld(t)
 	w.start()
@@ -32,6 +32,7 @@ func TestAdminCommandsEndToEnd(t *testing.T) {
 	w.waitIdle()
 	w.say(admin, "/start")
 
+	boughtBefore, _ := w.af.License(bought)
 	for _, cmd := range adminCommands {
 		if r := w.say(w.buyer, cmd); r.Text != "This command is for admins." {
 			t.Errorf("member %s = %q", cmd, r.Text)
@@ -39,6 +40,9 @@ func TestAdminCommandsEndToEnd(t *testing.T) {
 	}
 	if n := len(w.af.Licenses()); n != 1 {
 		t.Fatalf("members' admin commands changed AuthForge: %d licenses", n)
+	}
+	if lic, _ := w.af.License(bought); lic.Status != "active" || lic.ExpiresAt == nil || !lic.ExpiresAt.Equal(*boughtBefore.ExpiresAt) {
+		t.Fatalf("members' admin commands changed the bought license: %+v, was %+v", lic, boughtBefore)
 	}
 
 	// /grant: the holder, who opened the bot, receives the key.

@@ -145,7 +145,15 @@ func TestDiscordMissingPermissions(t *testing.T) {
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_perm", SessionID: "cs_test_perm", Product: "pro", Identity: "discord:" + discordBuyer.ID})
 	w.postEvent(event)
 	key := w.waitDMKey(discordBuyer.ID)
-	w.slash(discordBuyer, "activate", discordtest.StringOption("key", key))
+	if r := w.slash(discordBuyer, "activate", discordtest.StringOption("key", key)); !strings.Contains(r.Content, "Activated") {
+		t.Fatalf("/activate with roles refused = %q", r.Content)
+	}
+	if lic, _ := w.af.License(key); !slices.Contains(lic.HWIDList, "discord:"+discordBuyer.ID) {
+		t.Fatalf("AuthForge slots = %v, want the buyer bound", lic.HWIDList)
+	}
+	if r := w.slash(discordBuyer, "premium"); r.Content != testGatedReply {
+		t.Fatalf("/premium with roles refused = %q", r.Content)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err := w.dc.WaitFor(ctx, func() bool {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/checkout/stripetest"
+	"github.com/shopbot/shopbot/licensing/authforge"
 )
 
 // TestTelegramEndToEnd drives the whole one-time purchase through the real
@@ -82,10 +83,14 @@ func TestTelegramEndToEnd(t *testing.T) {
 	}
 
 	// The admin revokes; the holder is told and loses access at once.
+	told := lastID(w.tg.BotMessages(buyer.ID))
 	r = w.say(admin, "/revoke "+key)
 	if !strings.Contains(strings.ToLower(r.Text), "revoked") {
 		t.Fatalf("/revoke reply = %q", r.Text)
 	}
+	w.wait(buyer.ID, told, func(m telegramtest.SentMessage) bool {
+		return strings.HasPrefix(m.Text, "Your license "+authforge.MaskKey(key)+" for Pro was revoked")
+	}, "the holder's revocation notice")
 	if lic, _ := w.af.License(key); lic.Status != "revoked" {
 		t.Errorf("AuthForge status after /revoke = %q", lic.Status)
 	}
