@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,8 +106,11 @@ func TestDemoAPISubscriptionStory(t *testing.T) {
 	if code := d.post("/api/stripe/refund", map[string]string{"session": sessionID}, nil); code != 200 {
 		t.Fatalf("refund: %d", code)
 	}
+	// The license is revoked while the refund is handled; its event is
+	// marked done only after that, so wait for both.
 	st = d.state("refund revokes", func(s demo.State) bool {
-		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0
+		settled := !slices.ContainsFunc(s.Events, func(e demo.Event) bool { return e.State == "pending" })
+		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0 && settled
 	})
 	for _, e := range st.Events {
 		if e.State != "done" {
