@@ -37,6 +37,13 @@ func (d *demoRun) state(what string, cond func(demo.State) bool) demo.State {
 	return st
 }
 
+// demoEventsSettled reports whether no Stripe event is pending. The
+// worker acts on an event (license, key, revocation) before it marks it
+// done, so a test that reads event states waits for this too.
+func demoEventsSettled(s demo.State) bool {
+	return !slices.ContainsFunc(s.Events, func(e demo.Event) bool { return e.State == "pending" })
+}
+
 func demoLastReply(entries []demo.Entry) *demo.Reply {
 	if len(entries) == 0 {
 		return nil
@@ -106,11 +113,8 @@ func TestDemoAPISubscriptionStory(t *testing.T) {
 	if code := d.post("/api/stripe/refund", map[string]string{"session": sessionID}, nil); code != 200 {
 		t.Fatalf("refund: %d", code)
 	}
-	// The license is revoked while the refund is handled; its event is
-	// marked done only after that, so wait for both.
 	st = d.state("refund revokes", func(s demo.State) bool {
-		settled := !slices.ContainsFunc(s.Events, func(e demo.Event) bool { return e.State == "pending" })
-		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0 && settled
+		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0 && demoEventsSettled(s)
 	})
 	for _, e := range st.Events {
 		if e.State != "done" {
