@@ -47,6 +47,9 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	if remote, _ := h.fake.License(lic.Key); remote.ExpiresAt == nil || !remote.ExpiresAt.Equal(end2.Add(grace)) {
 		t.Fatalf("AuthForge expiry %v", remote.ExpiresAt)
 	}
+	if o := h.order("sub_1"); !o.PeriodEnd.Equal(end2) {
+		t.Fatalf("order period end %s after renewal, want %s", o.PeriodEnd, end2)
+	}
 	// Payment trouble warns the buyer.
 	h.deliver(stripetest.InvoicePaymentFailed(subParams("evt_f", end2)))
 	h.drain()
@@ -120,11 +123,63 @@ func TestSubscriptionOrderIndependence(t *testing.T) {
 				if len(ls) != 1 || ls[0].Status != store.LicenseActive || !ls[0].ExpiresAt.Equal(end2.Add(72*time.Hour)) {
 					t.Fatalf("licenses %+v", ls)
 				}
+				if !o.PeriodEnd.Equal(end2) {
+					t.Fatalf("order period end %s, want the latest %s", o.PeriodEnd, end2)
+				}
 				if n := len(h.rec.keyNotices()); n != 1 {
 					t.Fatalf("%d key notices", n)
 				}
 			})
 		}
+	}
+}
+
+// TestSubscriptionPeriodEndNeverMovesBack: an event about an older period
+// arriving after a newer one changes neither the order's period end nor
+// the license's end, also when that older event is the one that creates
+// the license.
+func TestSubscriptionPeriodEndNeverMovesBack(t *testing.T) {
+	h := newHarness(t)
+	grace := 72 * time.Hour
+	end1 := h.clock.Now().Add(30 * 24 * time.Hour).Truncate(time.Second)
+	end2 := end1.Add(30 * 24 * time.Hour)
+
+	// The newer period is known first, from an update that does not let
+	// the license start (the subscription is not paid yet).
+	incomplete := subParams("evt_u2", end2)
+	incomplete.Status = "incomplete"
+	h.deliver(stripetest.SubscriptionUpdated(incomplete))
+	h.drain()
+	if h.created() != 0 {
+		t.Fatalf("%d license(s) for an incomplete subscription", h.created())
+	}
+	if o := h.order("sub_1"); !o.PeriodEnd.Equal(end2) {
+		t.Fatalf("order period end %s, want %s", o.PeriodEnd, end2)
+	}
+
+	// The paid invoice of the older period starts the license: it ends
+	// with the newer period, not the one this event names.
+	h.deliver(stripetest.InvoicePaid(subParams("evt_i1", end1)))
+	h.drain()
+	lic := h.wantOneLicense(alice)
+	if !lic.ExpiresAt.Equal(end2.Add(grace)) {
+		t.Fatalf("license first created by an older-period event ends %s, want %s", lic.ExpiresAt, end2.Add(grace))
+	}
+	if o := h.order("sub_1"); !o.PeriodEnd.Equal(end2) {
+		t.Fatalf("order period end %s after an older-period event, want %s", o.PeriodEnd, end2)
+	}
+
+	// More late events of the older period move nothing back.
+	h.deliver(stripetest.SubscriptionCreated(subParams("evt_s1", end1)), stripetest.SubscriptionUpdated(subParams("evt_u1", end1)))
+	h.drain()
+	if o := h.order("sub_1"); !o.PeriodEnd.Equal(end2) {
+		t.Fatalf("order period end %s after late events, want %s", o.PeriodEnd, end2)
+	}
+	if lic := h.wantOneLicense(alice); !lic.ExpiresAt.Equal(end2.Add(grace)) || lic.Status != store.LicenseActive {
+		t.Fatalf("license after late events %+v", lic)
+	}
+	if remote, _ := h.fake.License(lic.Key); remote.ExpiresAt == nil || !remote.ExpiresAt.Equal(end2.Add(grace)) {
+		t.Fatalf("AuthForge expiry %v, want %s", remote.ExpiresAt, end2.Add(grace))
 	}
 }
 

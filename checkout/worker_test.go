@@ -209,6 +209,10 @@ func TestMaxAttemptsFailsAndAlerts(t *testing.T) {
 	}
 }
 
+// TestDeliveryFailureKeepsLicense: a key that cannot be sent (the buyer
+// blocked the bot) stays on the order, retrievable with /license; nothing
+// that follows — a duplicate event, an admin's /replay — creates another
+// license or sends it again.
 func TestDeliveryFailureKeepsLicense(t *testing.T) {
 	h := newHarness(t)
 	h.rec.failSends(1, notify.ErrUndeliverable)
@@ -222,16 +226,64 @@ func TestDeliveryFailureKeepsLicense(t *testing.T) {
 	if ev := h.event("evt_1"); ev.State != store.EventDone {
 		t.Fatalf("event %+v", ev)
 	}
+	if lic.Owner != alice || lic.Status != store.LicenseActive {
+		t.Fatalf("undelivered license is not the buyer's to retrieve: %+v", lic)
+	}
 	// A duplicate does not retry the send nor make a license.
 	h.deliver(stripetest.AsyncPaymentSucceeded(stripetest.EventParams{ID: "evt_2", SessionID: "cs_1", Product: "pro", Identity: "tg:1001"}))
 	h.drain()
-	h.wantOneLicense(alice)
-	if n := len(h.rec.keyNotices()); n != 0 {
-		t.Fatalf("%d key notices", n)
+	if got := h.wantOneLicense(alice); got.Key != lic.Key {
+		t.Fatalf("license %s after a duplicate, want %s", got.Key, lic.Key)
 	}
-	// The admin replays: the key is sent again, still one license.
+	if n := len(h.rec.allNotices()); n != 0 {
+		t.Fatalf("%d notices after a duplicate: %+v", n, h.rec.allNotices())
+	}
+	// The admin's replay of the done event is refused (Replay only takes
+	// failed or ignored events), sends nothing and makes nothing.
 	if err := h.worker.Replay(h.ctx, "evt_1"); !errors.Is(err, checkout.ErrNotReplayable) {
 		t.Fatalf("replay of a done event: %v", err)
+	}
+	if got := h.wantOneLicense(alice); got.Key != lic.Key {
+		t.Fatalf("license %s after the replay, want %s", got.Key, lic.Key)
+	}
+	if n := len(h.rec.allNotices()); n != 0 {
+		t.Fatalf("%d notices after the replay: %+v", n, h.rec.allNotices())
+	}
+	if got := h.fake.Calls("POST /v1/licenses"); got != 1 {
+		t.Fatalf("%d create calls, want 1", got)
+	}
+}
+
+// TestReplayResendsKeyAfterFailedDelivery: when sending the key keeps
+// failing until the event gives up, the admin's /replay sends the key
+// again, and it is still the one license.
+func TestReplayResendsKeyAfterFailedDelivery(t *testing.T) {
+	h := newHarness(t, func(o *checkout.WorkerOptions) { o.MaxAttempts, o.DeliveryAttempts = 2, 4 })
+	h.rec.failSends(2, errors.New("telegram: 502 bad gateway"))
+	h.deliver(paid("evt_1", "cs_1"))
+	h.drain()
+	if ev := h.event("evt_1"); ev.State != store.EventFailed {
+		t.Fatalf("event %+v, want failed after two failed sends", ev)
+	}
+	lic := h.wantOneLicense(alice)
+	if n := len(h.rec.keyNotices()); n != 0 {
+		t.Fatalf("%d key notices before the replay", n)
+	}
+	if err := h.worker.Replay(h.ctx, "evt_1"); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	notes := h.rec.keyNotices()
+	if len(notes) != 1 || notes[0].To != alice || notes[0].N.ActivateKey != lic.Key || !strings.Contains(notes[0].N.Text, lic.Key) {
+		t.Fatalf("key notices after the replay %+v, want the key %s sent to %s", notes, lic.Key, alice)
+	}
+	if got := h.wantOneLicense(alice); got.Key != lic.Key {
+		t.Fatalf("license %s after the replay, want %s", got.Key, lic.Key)
+	}
+	if got := h.fake.Calls("POST /v1/licenses"); got != 1 {
+		t.Fatalf("%d create calls, want 1", got)
+	}
+	if o := h.order("cs_1"); !o.Delivered || o.DeliveryError != "" {
+		t.Fatalf("order %+v", o)
 	}
 }
 

@@ -114,12 +114,16 @@ func TestMissingPermissionsTellsAdminsOncePerHour(t *testing.T) {
 	if len(dms) != 1 || !strings.Contains(dms[0].Content, "111") || !strings.Contains(dms[0].Content, "Manage Roles") {
 		t.Fatalf("admin DMs = %+v", dms)
 	}
-	_ = e.bot.SyncAccess(ctx, who(buyer), []string{"pro-monthly"})
+	if err := e.bot.SyncAccess(ctx, who(buyer), []string{"pro-monthly"}); !errors.Is(err, discord.ErrRolePermission) {
+		t.Fatalf("second sync within the hour: err = %v", err)
+	}
 	if n := len(e.dc.DMs(adminID)); n != 1 {
 		t.Errorf("admins alerted %d times within the hour", n)
 	}
 	e.clock.Advance(61 * time.Minute)
-	_ = e.bot.SyncAccess(ctx, who(buyer), []string{"pro-monthly"})
+	if err := e.bot.SyncAccess(ctx, who(buyer), []string{"pro-monthly"}); !errors.Is(err, discord.ErrRolePermission) {
+		t.Fatalf("sync after an hour: err = %v", err)
+	}
 	if n := len(e.dc.DMs(adminID)); n != 2 {
 		t.Errorf("admins alerted %d times after an hour, want 2", n)
 	}

@@ -2,6 +2,7 @@ package discord_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -179,4 +180,42 @@ func TestTransferAndBillingButton(t *testing.T) {
 			t.Errorf("license buttons = %+v", r.Buttons)
 		}
 	})
+}
+
+// TestAdminRoleCountsOnlyInShopGuild: holding a role whose id is a
+// configured admin role makes an admin only in the shop's guild; the same
+// member and roles in an interaction from another guild are refused.
+func TestAdminRoleCountsOnlyInShopGuild(t *testing.T) {
+	eachMode(t, func(t *testing.T, e *env) {
+		e.dc.AddMember(modUser.ID, adminRole)
+		in := inGuild(t, e.dc.SlashCommand(modUser, "stats"), "999999999999999999")
+		r := e.do(t, in)
+		if r.Deferred || r.Content != "This command is for admins." || !r.Ephemeral {
+			t.Errorf("/stats from another guild = %+v", r)
+		}
+		if calls := e.shop.Calls(); len(calls) != 0 {
+			t.Fatalf("an admin role of another guild reached the shop: %q", calls)
+		}
+		// The same member in the shop's guild is an admin.
+		r = e.command(t, modUser, "stats")
+		if !r.Deferred || !hasCall(e.shop.Calls(), "stats") {
+			t.Fatalf("/stats by an admin-role member of the shop's guild = %+v, calls %q", r, e.shop.Calls())
+		}
+	})
+}
+
+// inGuild rewrites the interaction's guild_id, as if it came from guild.
+func inGuild(t *testing.T, in discordtest.Interaction, guild string) discordtest.Interaction {
+	t.Helper()
+	var body map[string]any
+	if err := json.Unmarshal(in.Body, &body); err != nil {
+		t.Fatal(err)
+	}
+	body["guild_id"] = guild
+	b, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Body = b
+	return in
 }

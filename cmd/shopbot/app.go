@@ -44,6 +44,9 @@ type hooks struct {
 	// retryBase replaces the first wait of the fulfillment worker's
 	// backoff (2s) and of start-up retries (1s).
 	retryBase time.Duration
+	// storeOpened is given the store once it is open, so a test can make
+	// the real store fail under the running shop.
+	storeOpened func(*store.DB)
 }
 
 // Intervals of the background loops.
@@ -85,6 +88,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	a.db, err = store.Open(ctx, store.Options{Path: cfg.Store.Path, EncryptionKey: storeKey, LockTimeout: storeLock, Logger: log.With("part", "store")})
 	if err != nil {
 		return nil, err
+	}
+	if h.storeOpened != nil {
+		h.storeOpened(a.db)
 	}
 	defer func() {
 		if err != nil {

