@@ -117,6 +117,7 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST /api/clock/advance", s.handleClockAdvance)
 	s.mux.HandleFunc("GET /pay/{id}", s.handlePayPage)
 	s.mux.HandleFunc("POST /pay/{id}", s.handlePayAction)
+	s.mux.HandleFunc("GET /billing/{customer}", s.handleBillingPage)
 	s.mux.HandleFunc("GET /checkout/success", s.handleReturn(true))
 	s.mux.HandleFunc("GET /checkout/cancel", s.handleReturn(false))
 	return s, nil
