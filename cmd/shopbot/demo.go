@@ -51,9 +51,9 @@ type demoFakes struct {
 // license expiry and message dates agree with the shop's.
 func startDemoFakes(pageURL string, now func() time.Time) (*demoFakes, error) {
 	f := &demoFakes{
-		af:   authforgetest.New(authforgetest.Options{Now: now}),
-		tg:   telegramtest.New(telegramtest.Options{BotUsername: "shopbot_demo_bot", Now: now}),
-		dc:   discordtest.New(discordtest.Options{Now: now}),
+		af: authforgetest.New(authforgetest.Options{Now: now}),
+		tg: telegramtest.New(telegramtest.Options{BotUsername: "shopbot_demo_bot", Now: now}),
+		dc: discordtest.New(discordtest.Options{Now: now}),
 	}
 	front, err := demo.NewStripeFront(pageURL, now)
 	if err != nil {
