@@ -430,3 +430,22 @@ func TestParseSlash(t *testing.T) {
 		}
 	}
 }
+
+// TestFavicon: browsers ask for /favicon.ico; the page links the SVG.
+func TestFavicon(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/favicon.ico", "/favicon.svg"} {
+		resp, err := http.Get(e.page.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !bytes.HasPrefix(b, []byte("<svg")) {
+			t.Errorf("GET %s: %d %s %.20q", path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	}
+	if _, body := e.do("GET", "/", "", ""); !strings.Contains(body, `<link rel="icon" href="/favicon.svg"`) {
+		t.Error("the page does not link its icon")
+	}
+}

@@ -16,7 +16,7 @@ var payPage = template.Must(template.New("pay").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Checkout · {{.Product}}</title>
-<link rel="stylesheet" href="/checkout.css">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/checkout.css">
 </head><body>
 <main class="card" id="checkout" data-status="{{.S.Status}}">
 <p class="test">TEST MODE · stand-in for Stripe Checkout</p>
@@ -116,7 +116,7 @@ var returnPage = template.Must(template.New("return").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="4; url=/">
-<title>{{.Title}}</title><link rel="stylesheet" href="/checkout.css">
+<title>{{.Title}}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/checkout.css">
 </head><body><main class="card">
 <h1>{{.Title}}</h1><p>{{.Text}}</p>
 <a class="button primary" id="back" href="/">Back to the chats</a>
@@ -142,7 +142,7 @@ func (s *Server) handleReturn(paid bool) http.HandlerFunc {
 var billingPage = template.Must(template.New("billing").Funcs(template.FuncMap{"when": formatTime}).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Billing · {{.Customer}}</title><link rel="stylesheet" href="/checkout.css">
+<title>Billing · {{.Customer}}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/checkout.css">
 </head><body><main class="card" id="billing">
 <p class="test">TEST MODE · stand-in for Stripe's customer portal</p>
 <h1>Your subscriptions</h1>
