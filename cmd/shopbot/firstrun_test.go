@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -273,6 +274,14 @@ func demoFirstSeconds(t *testing.T, bin string) {
 	open := regexp.MustCompile(`^shopbot demo: open http://127\.0\.0\.1:\d+ in a browser \(Ctrl-C stops\)$`)
 	if len(out) != 1 || !open.MatchString(out[0]) {
 		t.Errorf("stdout = %q, want only the line saying where to open the page", out)
+	}
+	// The log names the address the person opens, not only the shop's
+	// own listener on a random port.
+	if page := regexp.MustCompile(`http://127\.0\.0\.1:\d+`).FindString(strings.Join(out, "")); page == "" ||
+		!slices.ContainsFunc(logs, func(l string) bool {
+			return strings.Contains(l, `msg="shopbot running"`) && strings.Contains(l, " public_url="+page+" ")
+		}) {
+		t.Errorf("no \"shopbot running\" log line names the page %q as public_url", page)
 	}
 	own := regexp.MustCompile(`^time=\S+ level=(INFO|DEBUG) msg=`)
 	for _, l := range logs {
