@@ -8,11 +8,16 @@ RUN go mod download
 COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/shopbot ./cmd/shopbot
+# The store directory, copied below owned by distroless's nonroot user
+# (65532): WORKDIR alone makes it root-owned under the classic builder, and
+# the non-root shop could then not create its database.
+RUN mkdir -p /out/store
 
 # Run: distroless static, non-root. The store lives on a volume so orders
 # survive container replacement; mount config.toml read-only at /etc/shopbot.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/shopbot /usr/local/bin/shopbot
+COPY --from=build --chown=65532:65532 /out/store /var/lib/shopbot
 USER nonroot:nonroot
 WORKDIR /var/lib/shopbot
 VOLUME ["/var/lib/shopbot"]

@@ -260,7 +260,7 @@ func purchaseText(p config.Product, key string, end time.Time) string {
 	// notice carries the key as ActivateKey.
 	fmt.Fprintf(&b, "Thank you for your purchase of %s! Your license key: %s", p.Name, key)
 	if !end.IsZero() {
-		fmt.Fprintf(&b, "\nIt runs until %s.", end.UTC().Format("2006-01-02 15:04 MST"))
+		fmt.Fprintf(&b, "\nIt runs until %s.", end.UTC().Format(notify.TimeLayout))
 	}
 	b.WriteString("\nYou can see it again at any time with /license.")
 	return b.String()

@@ -62,10 +62,13 @@ func NewStripeClient(opts StripeClientOptions) (*client.API, error) {
 }
 
 // slogLeveled adapts slog to stripe-go's leveled logger. stripe-go's info
-// and debug lines (every request) go to debug.
+// lines (every request) and its errors go to debug: each error it logs
+// ("Request error from Stripe ...") is also returned to the caller, which
+// logs it once, with what shopbot was doing. Its warnings (a retry) are
+// info: worth seeing, but the caller reports how the call ended.
 type slogLeveled struct{ log *slog.Logger }
 
 func (l slogLeveled) Debugf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }
 func (l slogLeveled) Infof(format string, v ...any)  { l.log.Debug(fmt.Sprintf(format, v...)) }
-func (l slogLeveled) Warnf(format string, v ...any)  { l.log.Warn(fmt.Sprintf(format, v...)) }
-func (l slogLeveled) Errorf(format string, v ...any) { l.log.Warn(fmt.Sprintf(format, v...)) }
+func (l slogLeveled) Warnf(format string, v ...any)  { l.log.Info(fmt.Sprintf(format, v...)) }
+func (l slogLeveled) Errorf(format string, v ...any) { l.log.Debug(fmt.Sprintf(format, v...)) }

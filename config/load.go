@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"reflect"
 	"regexp"
@@ -45,6 +46,9 @@ var bareKey = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 // path.
 func Load(path string, env func(string) (string, bool)) (Config, error) {
 	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Config{}, fmt.Errorf("%w; start from the example: cp config.example.toml %s, then fill in the keys it marks required (or point --config or SHOPBOT_CONFIG at your file)", err, path)
+	}
 	if err != nil {
 		return Config{}, err
 	}

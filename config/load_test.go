@@ -260,9 +260,14 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestLoadMissingFile(t *testing.T) {
-	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"), mapEnv(nil))
+	path := filepath.Join(t.TempDir(), "config.toml")
+	_, err := Load(path, mapEnv(nil))
 	if !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("err = %v, want ErrNotExist", err)
+	}
+	// The fix, ready to paste.
+	if want := "cp config.example.toml " + path; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want it to say %q", err, want)
 	}
 }
 

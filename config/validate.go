@@ -116,6 +116,9 @@ func (c *Config) validateStripe(p *problems) {
 		p.add("stripe.webhook_secret", "required (the whsec_... signing secret of your Stripe webhook endpoint; shopbot setup stripe prints it)")
 	} else {
 		checkSecret(p, "stripe.webhook_secret", s.WebhookSecret)
+		if !strings.HasPrefix(strings.TrimSpace(s.WebhookSecret), "whsec_") {
+			p.add("stripe.webhook_secret", "does not start with whsec_, so it is not a webhook signing secret (an API key or the endpoint id we_... are not); copy the endpoint's Signing secret from Stripe Dashboard → Developers → Webhooks, or run shopbot setup stripe, which prints it")
+		}
 	}
 	checkURL(p, "stripe.api_url", s.APIURL)
 	checkURL(p, "stripe.success_url", s.SuccessURL)
@@ -245,9 +248,7 @@ func (c *Config) validateProducts(p *problems) {
 		if strings.TrimSpace(pr.Name) == "" {
 			p.add(key+".name", "required (the name buyers see in the catalog)")
 		}
-		if pr.PriceID == "" {
-			p.add(key+".price_id", "required (the Stripe Price id price_...; Stripe Dashboard → Product catalog → the product's price)")
-		}
+		checkPriceID(p, key+".price_id", pr.PriceID)
 		switch pr.Mode {
 		case ModePayment, ModeSubscription:
 		case "":
@@ -377,6 +378,24 @@ func checkURL(p *problems, key, raw string) {
 func checkSecret(p *problems, key, s string) {
 	if strings.TrimSpace(s) != s {
 		p.add(key, "has leading or trailing whitespace; remove it (check the environment variable too)")
+	}
+}
+
+// checkPriceID reports a price_id that Stripe Checkout would refuse only
+// when a buyer first asks to pay: empty, padded, a Product id, or no Price
+// id at all.
+func checkPriceID(p *problems, key, id string) {
+	const where = "Stripe Dashboard → Product catalog → the product → Pricing → the price's ⋯ menu → Copy price ID"
+	trimmed := strings.TrimSpace(id)
+	switch {
+	case id == "":
+		p.add(key, "required (the Stripe Price id price_...; %s)", where)
+	case trimmed != id:
+		p.add(key, "%q has leading or trailing whitespace; remove it: price_id = %q", id, trimmed)
+	case strings.HasPrefix(id, "prod_"):
+		p.add(key, "%q is a Product id (prod_...); price_id must be the id of one of its Prices, price_... (%s)", id, where)
+	case !strings.HasPrefix(id, "price_") || len(id) == len("price_"):
+		p.add(key, "%q is not a Stripe Price id; Price ids start with price_ (%s)", id, where)
 	}
 }
 

@@ -79,8 +79,12 @@ type License struct {
 	Owner     string     `json:"owner,omitempty"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	MaxSlots  int        `json:"max_slots"`
-	HWIDs     []string   `json:"hwids"`
-	Label     string     `json:"label"`
+	// HWIDs are the slots AuthForge has bound; Holders the identities
+	// the shop has an activation of the key for, as /lookup counts
+	// them. A revoke leaves the HWIDs bound and removes every holder.
+	HWIDs   []string `json:"hwids"`
+	Holders []string `json:"holders"`
+	Label   string   `json:"label"`
 }
 
 // maxWait bounds one long poll of /api/state.
@@ -154,6 +158,14 @@ func (s *Server) state(ctx context.Context) (State, error) {
 			HWIDs: l.HWIDList, Label: l.Label}
 		if sl, ok := byKey[l.Key]; ok {
 			out.Product, out.Owner = sl.ProductID, sl.Owner.String()
+		}
+		acts, err := s.opts.Store.ActivationsForKey(ctx, l.Key)
+		if err != nil {
+			return State{}, err
+		}
+		out.Holders = []string{}
+		for _, a := range acts {
+			out.Holders = append(out.Holders, a.Identity.String())
 		}
 		if out.HWIDs == nil {
 			out.HWIDs = []string{}

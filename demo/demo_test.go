@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
+	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
@@ -26,9 +28,6 @@ import (
 )
 
 const testSecret = "whsec_demo_unit"
-
-// stripeMock is started once: stripe-mock parses Stripe's whole spec.
-var stripeMock = sync.OnceValue(stripetest.NewMock)
 
 // received is a webhook event the stand-in shop accepted.
 type received struct {
@@ -70,7 +69,7 @@ func newEnv(t *testing.T, tweaks ...func(*Options)) *env {
 	var handler http.Handler
 	e.page = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(e.page.Close)
-	e.front, err = NewStripeFront(stripeMock().URL, e.page.URL, nil)
+	e.front, err = NewStripeFront(e.page.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +172,7 @@ func (e *env) state(since string) State {
 	return st
 }
 
-func TestStripeFrontSessionsAndProxy(t *testing.T) {
+func TestStripeFrontSessions(t *testing.T) {
 	e := newEnv(t)
 	s := e.session("payment")
 	if want := e.page.URL + "/pay/" + s.ID; s.URL != want {
@@ -183,10 +182,93 @@ func TestStripeFrontSessionsAndProxy(t *testing.T) {
 	if !ok || got.Product != "pro" || got.Identity != "tg:5001" || got.Mode != "payment" || got.PriceID != "price_pro" || got.Status != StatusOpen {
 		t.Fatalf("recorded session = %+v", got)
 	}
-	// Anything else is stripe-mock's.
-	p, err := stripetest.NewClient(e.front.URL, "sk_test_unit").Prices.Get("price_pro", nil)
-	if err != nil || p.ID == "" {
-		t.Fatalf("proxied price retrieve: %v %+v", err, p)
+	// Nothing else of Stripe's is served: a clear 404, not a fixture.
+	_, err := stripetest.NewClient(e.front.URL, "sk_test_unit").Prices.Get("price_pro", nil)
+	var se *stripe.Error
+	if !errors.As(err, &se) || se.HTTPStatusCode != http.StatusNotFound || !strings.Contains(se.Msg, "stand-in for Stripe serves only") {
+		t.Fatalf("price retrieve: %v, want Stripe's 404", err)
+	}
+	// Stripe answers 401 to a request without a secret key.
+	if _, err = stripetest.NewClient(e.front.URL, "pk_test_unit").CheckoutSessions.New(&stripe.CheckoutSessionParams{Mode: stripe.String("payment")}); !errors.As(err, &se) || se.HTTPStatusCode != http.StatusUnauthorized {
+		t.Fatalf("session with a publishable key: %v, want 401", err)
+	}
+}
+
+// TestStripeFrontEventsFeedCatchUp checks that the shop's start-up
+// catch-up, reading the front's Events API, finds the events the demo
+// sent: the list is Stripe's shape, newest first, filtered and paged.
+func TestStripeFrontEventsFeedCatchUp(t *testing.T) {
+	e := newEnv(t)
+	sc := stripetest.NewClient(e.front.URL, "sk_test_unit")
+	// Nothing sent yet: an empty list, not an error.
+	it := sc.Events.List(&stripe.EventListParams{})
+	if it.Next() || it.Err() != nil {
+		t.Fatalf("empty list: next event %v, err %v", it.Event(), it.Err())
+	}
+	sub := e.session("subscription")
+	if code := e.payAction(sub.ID, actPay); code != http.StatusSeeOther {
+		t.Fatalf("pay: %d", code)
+	}
+	sent := e.received()
+	if len(sent) != 3 {
+		t.Fatalf("a paid subscription sent %d events, want 3", len(sent))
+	}
+
+	// Paged two at a time, newest first, all three come back.
+	params := &stripe.EventListParams{}
+	params.Limit = stripe.Int64(2)
+	var types []string
+	for it := sc.Events.List(params); it.Next(); {
+		types = append(types, string(it.Event().Type))
+	}
+	if want := []string{sent[2].Type, sent[1].Type, sent[0].Type}; strings.Join(types, ",") != strings.Join(want, ",") {
+		t.Fatalf("listed %v, want newest first %v", types, want)
+	}
+	params = &stripe.EventListParams{Types: []*string{stripe.String("invoice.paid")}}
+	it = sc.Events.List(params)
+	if !it.Next() || it.Event().Type != "invoice.paid" || it.Next() {
+		t.Fatalf("types filter: %v %v", it.Event(), it.Err())
+	}
+
+	// The shop's own catch-up, on an empty store, recovers every one.
+	db, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "shop.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	hook, err := checkout.NewWebhook(checkout.WebhookOptions{Secret: testSecret, Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := hook.CatchUp(context.Background(), sc, time.Now().Add(-time.Hour))
+	if err != nil || n != 3 {
+		t.Fatalf("catch-up stored %d events, err %v; want the 3 sent", n, err)
+	}
+}
+
+// TestStripeFrontBillingPortal checks the Manage subscription link: a
+// portal session whose url is the demo's stand-in portal for the customer.
+func TestStripeFrontBillingPortal(t *testing.T) {
+	e := newEnv(t)
+	sub := e.session("subscription")
+	if code := e.payAction(sub.ID, actPay); code != http.StatusSeeOther {
+		t.Fatalf("pay: %d", code)
+	}
+	paid, _ := e.front.Session(sub.ID)
+	ps, err := stripetest.NewClient(e.front.URL, "sk_test_unit").BillingPortalSessions.New(&stripe.BillingPortalSessionParams{
+		Customer: stripe.String(paid.Customer), ReturnURL: stripe.String(e.page.URL)})
+	if err != nil {
+		t.Fatalf("portal session: %v", err)
+	}
+	if want := e.page.URL + "/billing/" + paid.Customer; ps.URL != want {
+		t.Fatalf("portal url = %q, want %q", ps.URL, want)
+	}
+	code, body := e.do("GET", "/billing/"+paid.Customer, "", "")
+	if code != 200 || !strings.Contains(body, "Pro Plan · active, renews on "+formatTime(paid.PeriodEnd)) {
+		t.Fatalf("portal page: %d\n%s", code, body)
+	}
+	if code, _ := e.do("GET", "/billing/cus_nobody", "", ""); code != http.StatusNotFound {
+		t.Fatalf("portal of an unknown customer: %d, want 404", code)
 	}
 }
 
@@ -346,5 +428,24 @@ func TestParseSlash(t *testing.T) {
 		if err != nil || name != tc.name || strings.Join(got, ",") != tc.opts {
 			t.Errorf("%q = %q %v %v, want %q %q", tc.in, name, got, err, tc.name, tc.opts)
 		}
+	}
+}
+
+// TestFavicon: browsers ask for /favicon.ico; the page links the SVG.
+func TestFavicon(t *testing.T) {
+	e := newEnv(t)
+	for _, path := range []string{"/favicon.ico", "/favicon.svg"} {
+		resp, err := http.Get(e.page.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !bytes.HasPrefix(b, []byte("<svg")) {
+			t.Errorf("GET %s: %d %s %.20q", path, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+		}
+	}
+	if _, body := e.do("GET", "/", "", ""); !strings.Contains(body, `<link rel="icon" href="/favicon.svg"`) {
+		t.Error("the page does not link its icon")
 	}
 }

@@ -5,11 +5,12 @@
 //
 // It owns three things:
 //
-//   - StripeFront, a stand-in for the Stripe API that answers
-//     POST /v1/checkout/sessions itself (stripe-mock is stateless and
-//     always returns the same fixture URL) with a session whose url is the
-//     demo's own checkout page, and proxies every other call to
-//     stripe-mock;
+//   - StripeFront, a stand-in for the three Stripe API endpoints the shop
+//     calls: Checkout sessions (whose url is the demo's own checkout page),
+//     the Events API (listing the events the demo sent, for the shop's
+//     catch-up) and Billing Portal sessions (whose url is a stand-in
+//     portal page). It answers them itself rather than through
+//     stripe-mock, which prints every request on standard output;
 //   - the stand-in checkout page (/pay/{id}) and the panel's payment
 //     actions, which post correctly signed Stripe events to the shop's
 //     real /webhooks/stripe;

@@ -48,6 +48,9 @@ func (s *Server) eventID() string {
 func (s *Server) deliver(ctx context.Context, build func(stripetest.EventParams) []byte, p stripetest.EventParams) error {
 	p.ID = s.eventID()
 	payload := build(p)
+	if err := s.opts.Stripe.RecordEvent(payload); err != nil {
+		return err
+	}
 	base := s.shopBase()
 	if base == "" {
 		return errors.New("the shop is not listening yet")

@@ -1,7 +1,10 @@
 package demo
 
 import (
+	"time"
+
 	"errors"
+	"github.com/shopbot/shopbot/notify"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -13,7 +16,7 @@ var payPage = template.Must(template.New("pay").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Checkout · {{.Product}}</title>
-<link rel="stylesheet" href="/checkout.css">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/checkout.css">
 </head><body>
 <main class="card" id="checkout" data-status="{{.S.Status}}">
 <p class="test">TEST MODE · stand-in for Stripe Checkout</p>
@@ -81,12 +84,7 @@ func (s *Server) handlePayAction(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) renderPay(w http.ResponseWriter, status int, sess Session, note, msg string) {
-	name := sess.Product
-	for _, p := range s.opts.Products {
-		if p.ID == sess.Product && p.Name != "" {
-			name = p.Name
-		}
-	}
+	name := s.productName(sess.Product)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
@@ -99,12 +97,26 @@ func (s *Server) renderPay(w http.ResponseWriter, status int, sess Session, note
 	}
 }
 
+// formatTime writes t as the shop's messages do (notify.TimeLayout), so
+// the page and the chats spell a date one way.
+func formatTime(t time.Time) string { return t.UTC().Format(notify.TimeLayout) }
+
+// productName is the configured name of product id, or the id.
+func (s *Server) productName(id string) string {
+	for _, p := range s.opts.Products {
+		if p.ID == id && p.Name != "" {
+			return p.Name
+		}
+	}
+	return id
+}
+
 // returnPage is where Checkout sends the buyer back.
 var returnPage = template.Must(template.New("return").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="refresh" content="4; url=/">
-<title>{{.Title}}</title><link rel="stylesheet" href="/checkout.css">
+<title>{{.Title}}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/checkout.css">
 </head><body><main class="card">
 <h1>{{.Title}}</h1><p>{{.Text}}</p>
 <a class="button primary" id="back" href="/">Back to the chats</a>
@@ -122,5 +134,48 @@ func (s *Server) handleReturn(paid bool) http.HandlerFunc {
 		if err := returnPage.Execute(w, data); err != nil {
 			s.log.Warn("demo: render return page", "err", err)
 		}
+	}
+}
+
+// billingPage is the stand-in Stripe customer portal that the shop's
+// "Manage subscription" button opens.
+var billingPage = template.Must(template.New("billing").Funcs(template.FuncMap{"when": formatTime}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Billing · {{.Customer}}</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="stylesheet" href="/checkout.css">
+</head><body><main class="card" id="billing">
+<p class="test">TEST MODE · stand-in for Stripe's customer portal</p>
+<h1>Your subscriptions</h1>
+<p class="who">Customer <code>{{.Customer}}</code></p>
+{{range .Subs}}<p class="note sub">{{.Name}} · {{if .S.Canceled}}canceled{{else}}active, renews on {{when .S.PeriodEnd}}{{end}}</p>
+{{else}}<p class="note">No subscription.</p>{{end}}
+<p class="fine">Stripe's real portal lets the buyer cancel or change the card here. In the demo, use the panel's Stripe buttons (renew, cancel, refund) instead.</p>
+<a class="button primary" id="back" href="/">Back to the chats</a>
+</main></body></html>`))
+
+// handleBillingPage is GET /billing/{customer}.
+func (s *Server) handleBillingPage(w http.ResponseWriter, r *http.Request) {
+	customer := r.PathValue("customer")
+	type sub struct {
+		S    Session
+		Name string
+	}
+	var subs []sub
+	for _, sess := range s.opts.Stripe.CustomerSessions(customer) {
+		if sess.Mode == "subscription" {
+			subs = append(subs, sub{sess, s.productName(sess.Product)})
+		}
+	}
+	if len(s.opts.Stripe.CustomerSessions(customer)) == 0 {
+		http.Error(w, "No such customer.", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := billingPage.Execute(w, struct {
+		Customer string
+		Subs     []sub
+	}{customer, subs}); err != nil {
+		s.log.Warn("demo: render billing page", "err", err)
 	}
 }

@@ -108,6 +108,17 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.mux.Handle("GET /", noCache(http.FileServerFS(static)))
+	// Browsers ask for /favicon.ico whatever the page links; the SVG
+	// answers both.
+	favicon, err := fs.ReadFile(static, "favicon.svg")
+	if err != nil {
+		return nil, err
+	}
+	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Header().Set("Cache-Control", "max-age=86400")
+		_, _ = w.Write(favicon)
+	})
 	s.mux.HandleFunc("GET /api/state", s.handleState)
 	s.mux.HandleFunc("POST /api/telegram/send", s.handleTelegramSend)
 	s.mux.HandleFunc("POST /api/telegram/press", s.handleTelegramPress)
@@ -117,6 +128,7 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("POST /api/clock/advance", s.handleClockAdvance)
 	s.mux.HandleFunc("GET /pay/{id}", s.handlePayPage)
 	s.mux.HandleFunc("POST /pay/{id}", s.handlePayAction)
+	s.mux.HandleFunc("GET /billing/{customer}", s.handleBillingPage)
 	s.mux.HandleFunc("GET /checkout/success", s.handleReturn(true))
 	s.mux.HandleFunc("GET /checkout/cancel", s.handleReturn(false))
 	return s, nil

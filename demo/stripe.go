@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"slices"
 	"strconv"
@@ -53,15 +52,20 @@ type Session struct {
 	Canceled  bool      `json:"canceled,omitempty"`
 }
 
-// StripeFront is the stand-in Stripe API: Checkout sessions are kept here
-// (with a url on the demo's checkout page), everything else goes to
-// stripe-mock. It is safe for concurrent use.
+// StripeFront is the stand-in Stripe API: the three endpoints the shop
+// calls (Checkout sessions, with a url on the demo's checkout page; the
+// Events API that start-up catch-up reads; Billing Portal sessions, with a
+// url on the demo's stand-in portal). Any other call is answered with
+// Stripe's 404. It is safe for concurrent use.
+//
+// It is not a proxy to stripe-mock: stripe-mock prints every request to the
+// process's standard output with no way to turn that off, and the demo's
+// terminal must show only shopbot's own lines.
 type StripeFront struct {
 	// URL is the API base URL to configure as stripe.api_url.
 	URL string
 
 	srv     *httptest.Server
-	proxy   *httputil.ReverseProxy
 	pageURL string
 	now     func() time.Time
 	// prefix keeps ids unique across runs on one --store.
@@ -72,21 +76,21 @@ type StripeFront struct {
 	sessions map[string]*Session
 	order    []string
 	changed  chan struct{}
+	// events are the events "Stripe" sent, oldest first, for GET /v1/events.
+	events []listedEvent
 }
 
-// NewStripeFront starts the front on loopback before mock (stripe-mock's
-// base URL); pageURL is the demo page's base URL, where /pay/{id} is
-// served. now may be nil.
-func NewStripeFront(mockURL, pageURL string, now func() time.Time) (*StripeFront, error) {
-	target, err := url.Parse(mockURL)
-	if err != nil {
-		return nil, fmt.Errorf("demo: stripe-mock URL: %w", err)
+// NewStripeFront starts the front on loopback; pageURL is the demo page's
+// base URL, where /pay/{id} and /billing/{customer} are served. now may be
+// nil.
+func NewStripeFront(pageURL string, now func() time.Time) (*StripeFront, error) {
+	if _, err := url.Parse(pageURL); err != nil {
+		return nil, fmt.Errorf("demo: page URL: %w", err)
 	}
 	if now == nil {
 		now = time.Now
 	}
 	f := &StripeFront{
-		proxy:    httputil.NewSingleHostReverseProxy(target),
 		pageURL:  strings.TrimRight(pageURL, "/"),
 		now:      now,
 		sessions: map[string]*Session{},
@@ -102,20 +106,27 @@ func NewStripeFront(mockURL, pageURL string, now func() time.Time) (*StripeFront
 func (f *StripeFront) Close() { f.srv.Close() }
 
 func (f *StripeFront) serve(w http.ResponseWriter, r *http.Request) {
-	if r.Method == http.MethodPost && r.URL.Path == "/v1/checkout/sessions" {
-		f.createSession(w, r)
+	// Stripe answers 401 before anything else to a request without a
+	// secret (or restricted) key.
+	if auth := r.Header.Get("Authorization"); !strings.HasPrefix(auth, "Bearer sk_") && !strings.HasPrefix(auth, "Bearer rk_") {
+		stripetest.WriteError(w, http.StatusUnauthorized)
 		return
 	}
-	f.proxy.ServeHTTP(w, r)
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/checkout/sessions":
+		f.createSession(w, r)
+	case r.Method == http.MethodGet && r.URL.Path == "/v1/events":
+		f.listEvents(w, r)
+	case r.Method == http.MethodPost && r.URL.Path == "/v1/billing_portal/sessions":
+		f.createPortalSession(w, r)
+	default:
+		writeStripeError(w, http.StatusNotFound, fmt.Sprintf("Unrecognized request URL (%s: %s). The demo's stand-in for Stripe serves only POST /v1/checkout/sessions, GET /v1/events and POST /v1/billing_portal/sessions.", r.Method, r.URL.Path))
+	}
 }
 
 // createSession answers like Stripe's POST /v1/checkout/sessions: form
 // body in, checkout.session JSON out.
 func (f *StripeFront) createSession(w http.ResponseWriter, r *http.Request) {
-	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer sk_") {
-		stripetest.WriteError(w, http.StatusUnauthorized)
-		return
-	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err != nil {
 		stripetest.WriteError(w, http.StatusBadRequest)

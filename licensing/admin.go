@@ -111,7 +111,7 @@ func (s *Service) Extend(ctx context.Context, actor, rawKey string, by time.Dura
 	}
 	p := s.productOrStub(lic.ProductID)
 	s.notice(ctx, lic.Owner, notify.Notice{Text: fmt.Sprintf("Your license %s for %s now runs until %s.",
-		authforge.MaskKey(key), p.Name, until.Format("2006-01-02 15:04 MST"))})
+		authforge.MaskKey(key), p.Name, until.UTC().Format(notify.TimeLayout))})
 	s.audit(ctx, actor, "extend", authforge.MaskKey(key), fmt.Sprintf("by %s until %s", by, until.Format(time.RFC3339)))
 	return lic, nil
 }
@@ -164,7 +164,7 @@ func (s *Service) Grant(ctx context.Context, actor string, who identity.Identity
 	}
 	text := fmt.Sprintf("You have been given a license for %s: %s\nActivate it with /activate %s", p.Name, lic.Key, lic.Key)
 	if !lic.ExpiresAt.IsZero() {
-		text += fmt.Sprintf("\nIt runs until %s.", lic.ExpiresAt.Format("2006-01-02 15:04 MST"))
+		text += fmt.Sprintf("\nIt runs until %s.", lic.ExpiresAt.UTC().Format(notify.TimeLayout))
 	}
 	s.notice(ctx, who, notify.Notice{Text: text, ActivateKey: lic.Key})
 	s.audit(ctx, actor, "grant", authforge.MaskKey(lic.Key), fmt.Sprintf("product %s to %s", p.ID, who))

@@ -12,6 +12,11 @@ import (
 	"github.com/shopbot/shopbot/identity"
 )
 
+// TimeLayout is how every message to a person writes a point in time, in
+// UTC: "4 Dec 2026 16:12 UTC". One layout, so a buyer never compares two
+// spellings of the same date.
+const TimeLayout = "2 Jan 2006 15:04 UTC"
+
 // ErrNoRoute is returned when no adapter serves an identity's platform.
 var ErrNoRoute = errors.New("no chat adapter for platform")
 

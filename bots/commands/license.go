@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/shopbot/shopbot/notify"
 )
 
 // activate is /activate KEY and the Activate button of a delivered key.
@@ -163,7 +165,7 @@ func dateText(t time.Time) string {
 	if t.IsZero() {
 		return "never"
 	}
-	return t.UTC().Format("2 Jan 2006 15:04 UTC")
+	return t.UTC().Format(notify.TimeLayout)
 }
 
 // maskKey shows the first and last four characters, the same shape as

@@ -352,7 +352,9 @@ func (a *app) run(ctx context.Context) error {
 	if a.lic.RefreshMode() == licensing.RefreshEager {
 		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
 	}
-	a.log.Info("shopbot running", "listen", ln.Addr().String(), "products", len(a.cfg.Products))
+	// public_url is where people and the platforms reach the shop; it
+	// differs from listen behind a proxy, and in the demo (the page).
+	a.log.Info("shopbot running", "listen", ln.Addr().String(), "public_url", a.cfg.Server.PublicURL, "products", len(a.cfg.Products))
 	if a.hooks.listening != nil {
 		a.hooks.listening(ln.Addr().String())
 	}

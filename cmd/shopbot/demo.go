@@ -16,7 +16,6 @@ import (
 
 	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
-	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/demo"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
@@ -45,7 +44,6 @@ type demoFakes struct {
 	af    *authforgetest.Server
 	tg    *telegramtest.Server
 	dc    *discordtest.Server
-	mock  *stripetest.Mock
 	front *demo.StripeFront
 }
 
@@ -53,12 +51,11 @@ type demoFakes struct {
 // license expiry and message dates agree with the shop's.
 func startDemoFakes(pageURL string, now func() time.Time) (*demoFakes, error) {
 	f := &demoFakes{
-		af:   authforgetest.New(authforgetest.Options{Now: now}),
-		tg:   telegramtest.New(telegramtest.Options{BotUsername: "shopbot_demo_bot", Now: now}),
-		dc:   discordtest.New(discordtest.Options{Now: now}),
-		mock: stripetest.NewMock(),
+		af: authforgetest.New(authforgetest.Options{Now: now}),
+		tg: telegramtest.New(telegramtest.Options{BotUsername: "shopbot_demo_bot", Now: now}),
+		dc: discordtest.New(discordtest.Options{Now: now}),
 	}
-	front, err := demo.NewStripeFront(f.mock.URL, pageURL, now)
+	front, err := demo.NewStripeFront(pageURL, now)
 	if err != nil {
 		f.close()
 		return nil, err
@@ -78,7 +75,6 @@ func (f *demoFakes) close() {
 	if f.front != nil {
 		f.front.Close()
 	}
-	f.mock.Close()
 	f.dc.Close()
 	f.tg.Close()
 	f.af.Close()

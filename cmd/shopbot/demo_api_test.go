@@ -113,6 +113,8 @@ func TestDemoAPISubscriptionStory(t *testing.T) {
 	if code := d.post("/api/stripe/refund", map[string]string{"session": sessionID}, nil); code != 200 {
 		t.Fatalf("refund: %d", code)
 	}
+	// The worker revokes before it marks the event done, so wait for no
+	// event left pending too, then check each ended done.
 	st = d.state("refund revokes", func(s demo.State) bool {
 		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0 && demoEventsSettled(s)
 	})

@@ -6,10 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 )
 
@@ -155,6 +158,50 @@ const (
 		if (/^[A-Z0-9]{4,}(-[A-Z0-9]{4,}){2,}$/.test(c.textContent)) return c.textContent; return false; })()`
 )
 
+// jsLastButtonSeen is "ok" when the last button of the Telegram chat is
+// wholly inside the chat's visible pane and the window, and nothing (the
+// command chips, say) covers it; else what is wrong. It measures after two
+// frames, once the page is laid out.
+const jsLastButtonSeen = `new Promise(ok => requestAnimationFrame(() => requestAnimationFrame(() => {
+	const all = document.querySelectorAll('#tg-messages .tg-btn'), b = all[all.length - 1];
+	if (!b) return ok('no button in the Telegram chat');
+	const r = b.getBoundingClientRect(), m = document.querySelector('#tg-messages').getBoundingClientRect();
+	const box = 'button ' + Math.round(r.top) + '..' + Math.round(r.bottom) + ', chat pane ' + Math.round(m.top) + '..' + Math.round(m.bottom) + ', window ' + innerHeight;
+	if (r.top < m.top - 0.5 || r.bottom > m.bottom + 0.5) return ok('cut off by the chat pane: ' + box);
+	if (r.top < 0 || r.bottom > innerHeight) return ok('outside the window: ' + box);
+	for (const y of [r.top + 2, r.top + r.height / 2, r.bottom - 2]) {
+		const el = document.elementFromPoint(r.left + r.width / 2, y);
+		if (!(el === b || b.contains(el))) return ok('covered at y=' + Math.round(y) + ' by ' + (el ? el.outerHTML.slice(0, 80) : 'nothing') + ': ' + box);
+	}
+	ok('ok');
+})))`
+
+// lastButtonSeen fails the test unless the Telegram chat's last button is
+// fully visible at width x height, on a freshly loaded page (the chats
+// scroll to their end while the page fills in).
+func (b *browser) lastButtonSeen(url string, width, height int64) {
+	b.t.Helper()
+	b.run(fmt.Sprintf("load the page at %dx%d", width, height), chromedp.EmulateViewport(width, height), chromedp.Navigate(url),
+		chromedp.WaitVisible(chromedp.CSS("#tg-messages .tg-btn")), chromedp.WaitVisible(chromedp.CSS("#tg-chips button")))
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](jsLastButtonSeen, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("measure the last button: %v", err)
+	}
+	if v != "ok" {
+		b.screenshot(filepath.Join(b.t.ArtifactDir(), fmt.Sprintf("last-button-%dx%d.png", width, height)))
+		b.t.Fatalf("at %dx%d the last button of the Telegram chat is not fully visible: %s", width, height, v)
+	}
+}
+
+// jsTimes lists the date-like strings in the elements matching a CSS
+// selector, as the page spells them.
+const jsTimes = `[...document.querySelectorAll(%q)].map(e => e.innerText).join('\n')
+	.match(/\d{4}-\d{2}-\d{2}|\d{1,2}\/\d{1,2}\/\d{2,4}|[A-Z][a-z]{2},? [A-Z][a-z]{2} \d{1,2},? \d{4}|[A-Z][a-z]{2} \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]{2} \d{4}( \d{2}:\d{2} UTC)?/g) || []`
+
+// timeLayout is notify.TimeLayout as a pattern: the one way the page and
+// the chats write a date.
+var timeLayout = regexp.MustCompile(`^\d{1,2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2} UTC$`)
+
 // tgSay sends text in Telegram and returns the bot's reply.
 func (b *browser) tgSay(text string) string {
 	b.t.Helper()
@@ -190,22 +237,55 @@ func TestDemoBrowser(t *testing.T) {
 	if r := b.tgSay("/buy"); !strings.Contains(r, "Pro") {
 		t.Fatalf("/buy reply = %q", r)
 	}
-	b.run("tap Pro", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn[data-data="buy:pro"]`)))
+	// With more than a screenful of chat, the last button (the catalog's
+	// again) is not hidden behind the command chips, on a phone or a
+	// desktop.
+	if r := b.tgSay("/help"); !strings.Contains(r, "/activate") {
+		t.Fatalf("/help reply = %q", r)
+	}
+	if r := b.tgSay("/buy"); !strings.Contains(r, "Pro") {
+		t.Fatalf("second /buy reply = %q", r)
+	}
+	if eval[bool](b, `(m => m.scrollHeight <= m.clientHeight)(document.querySelector('#tg-messages'))`) {
+		t.Fatal("the Telegram chat does not overflow; the visibility check below would prove nothing")
+	}
+	b.lastButtonSeen(d.url, 390, 844)
+	b.lastButtonSeen(d.url, 1280, 800)
+	b.run("tap Pro", chromedp.Click(chromedp.CSS(`#tg-messages .tg-msg:last-child .tg-btn[data-data="buy:pro"]`)))
 	b.waitTrue("checkout link", `document.querySelector('#tg-messages .tg-btn.link') !== null`)
-	b.run("open checkout", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn.link`)), chromedp.WaitVisible(chromedp.CSS("#pay")))
+	// "Pay for Pro ↗" is a link that opens the checkout in a new tab, so
+	// the chats stay where they were.
+	if got := eval[string](b, `(a => a.tagName + ' ' + a.target + ' ' + a.rel + ' ' + a.getAttribute('href'))(document.querySelector('#tg-messages .tg-btn.link'))`); !regexp.MustCompile(`^A _blank noopener http://127\.0\.0\.1:\d+/pay/cs_test_\w+$`).MatchString(got) {
+		t.Fatalf("checkout button = %q, want a link to /pay/... with target _blank", got)
+	}
+	newTab := chromedp.WaitNewTarget(b.ctx, func(i *target.Info) bool { return strings.Contains(i.URL, "/pay/") })
+	b.run("open checkout", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn.link`)))
+	var tabID target.ID
+	select {
+	case tabID = <-newTab:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the checkout link opened no new tab")
+	}
+	tabCtx, closeTab := chromedp.NewContext(b.ctx, chromedp.WithTargetID(tabID))
+	pay := &browser{t: t, ctx: tabCtx}
+	pay.run("checkout tab", chromedp.WaitVisible(chromedp.CSS("#pay")))
 
 	// A declined card sends nothing; then the payment goes through.
-	b.run("declined card", chromedp.Click(chromedp.CSS("#decline")), chromedp.WaitVisible(chromedp.CSS("#note")))
-	note, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS("#note")))
+	pay.run("declined card", chromedp.Click(chromedp.CSS("#decline")), chromedp.WaitVisible(chromedp.CSS("#note")))
+	note, err := chromedp.Run(pay.ctx, chromedp.Text(chromedp.CSS("#note")))
 	if err != nil {
 		t.Fatalf("read note: %v", err)
 	}
 	if !strings.Contains(note, "declined") {
 		t.Errorf("after a declined card the page says %q", note)
 	}
-	b.run("pay", chromedp.Click(chromedp.CSS("#pay")), chromedp.WaitVisible(chromedp.CSS("#paid")))
-	b.run("return to the shop", chromedp.Click(chromedp.CSS("#return")), chromedp.WaitVisible(chromedp.CSS("#back")),
-		chromedp.Click(chromedp.CSS("#back")), chromedp.WaitVisible(chromedp.CSS("#tg-input")))
+	pay.run("pay", chromedp.Click(chromedp.CSS("#pay")), chromedp.WaitVisible(chromedp.CSS("#paid")))
+	pay.run("return to the shop", chromedp.Click(chromedp.CSS("#return")), chromedp.WaitVisible(chromedp.CSS("#back")))
+	closeTab()
+	// The first tab was never left: it shows the key as it arrives.
+	if u := eval[string](b, `location.href`); u != d.url+"/" {
+		t.Fatalf("the chats' tab moved to %s", u)
+	}
 
 	// The key arrives in the chat; one tap activates it.
 	key := wait[string](b, "license key in Telegram", jsKey)
@@ -219,6 +299,24 @@ func TestDemoBrowser(t *testing.T) {
 	if r := b.tgSay("/premium"); !strings.Contains(r, demoGatedReply) {
 		t.Fatalf("/premium after activation = %q", r)
 	}
+	// Telegram makes links in a message clickable; so does the page.
+	b.waitTrue("the premium link is a link", `(a => !!a && a.target === '_blank')(document.querySelector('#tg-messages a[href="https://example.com/premium-guide"]'))`)
+
+	// One date format on the page and in the chats: the purchase message's
+	// "runs until" is the panel's "expires", spelled the same way.
+	chatTimes := eval[[]string](b, fmt.Sprintf(jsTimes, "#tg-messages .tg-msg:not(.me) .bubble"))
+	panelTimes := eval[[]string](b, fmt.Sprintf(jsTimes, ".panel"))
+	if len(chatTimes) == 0 || len(panelTimes) < 2 {
+		t.Fatalf("dates in the chat %q, in the panel %q; want the license's end in both and the clock", chatTimes, panelTimes)
+	}
+	for _, tm := range append(chatTimes, panelTimes...) {
+		if !timeLayout.MatchString(tm) {
+			t.Errorf("date %q is not written as %q", tm, "2 Jan 2006 15:04 UTC")
+		}
+	}
+	if expires := eval[string](b, `(document.querySelector('#licenses .license').innerText.match(/expires (.*UTC)/) || [])[1] || ''`); !slices.Contains(chatTimes, expires) {
+		t.Errorf("the panel's license expires %q, the chat says %q", expires, chatTimes)
+	}
 
 	// The same key in Discord takes the second slot and grants the role.
 	if r := b.dcSay("/activate " + key); !strings.Contains(r, "Activated") || !strings.Contains(r, "[ephemeral]") {
@@ -229,6 +327,10 @@ func TestDemoBrowser(t *testing.T) {
 		t.Fatalf("Discord /premium after activation = %q", r)
 	}
 	b.waitTrue("both slots used", `document.querySelectorAll('#licenses .slot.used').length === 2`)
+	if h := eval[string](b, `document.querySelector('#licenses .license .holders').innerText`); !strings.Contains(h, "tg:5001") ||
+		!strings.Contains(h, demoBuyer().DiscordID) || !strings.HasSuffix(h, "(2 of 2 slots)") {
+		t.Errorf("panel holders before revoke = %q", h)
+	}
 	if path := os.Getenv("SHOPBOT_SCREENSHOT"); path != "" {
 		b.screenshot(path)
 	}
@@ -238,6 +340,17 @@ func TestDemoBrowser(t *testing.T) {
 	b.waitTrue("admin chat", `document.querySelector('#tg-who').textContent.includes('tg:9001')`)
 	if r := b.tgSay("/revoke " + key); !strings.Contains(strings.ToLower(r), "revoked") {
 		t.Fatalf("/revoke reply = %q", r)
+	}
+	// The panel says what /lookup says: AuthForge keeps both HWIDs bound,
+	// the shop holds no activation, so nobody holds a slot.
+	lookup := b.tgSay("/lookup " + key)
+	holders := regexp.MustCompile(`Holders: [^\n]*`).FindString(lookup)
+	if holders != "Holders: none (2 of 2 slots)" {
+		t.Fatalf("/lookup after revoke = %q", lookup)
+	}
+	b.waitTrue("panel holders after revoke", fmt.Sprintf(`document.querySelector('#licenses .license .holders').innerText === %q`, holders))
+	if used, bound := eval[int](b, `document.querySelectorAll('#licenses .slot.used').length`), eval[int](b, `document.querySelectorAll('#licenses .slot.bound').length`); used != 0 || bound != 2 {
+		t.Errorf("after revoke the panel shows %d slot(s) used by a holder and %d only bound in AuthForge; want 0 and 2", used, bound)
 	}
 
 	// The buyer has lost access everywhere.

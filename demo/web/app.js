@@ -9,6 +9,16 @@ function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
 function safeURL(u) { return /^https?:\/\//i.test(u || "") ? u : ""; }
+// linkAttrs open a link in a new tab: the chats stay where they were.
+const linkAttrs = ' target="_blank" rel="noopener"';
+
+// fmtTime writes a time as the shop's chat messages do (notify.TimeLayout,
+// "4 Dec 2026 16:12 UTC"), so the page and the chats spell a date one way.
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+function fmtTime(t) {
+  const d = new Date(t), p = (n) => String(n).padStart(2, "0");
+  return d.getUTCDate() + " " + MONTHS[d.getUTCMonth()] + " " + d.getUTCFullYear() + " " + p(d.getUTCHours()) + ":" + p(d.getUTCMinutes()) + " UTC";
+}
 
 function toast(msg) {
   const t = $("toast");
@@ -27,14 +37,26 @@ async function api(path, body) {
 }
 
 // Telegram text with its entities (offsets in UTF-16 units, as JS strings).
-const TG_TAGS = { bold: "b", italic: "i", underline: "u", strikethrough: "s", code: "code", pre: "pre", spoiler: "span", blockquote: "blockquote", bot_command: "span", text_link: "a" };
+const TG_TAGS = { bold: "b", italic: "i", underline: "u", strikethrough: "s", code: "code", pre: "pre", spoiler: "span", blockquote: "blockquote", bot_command: "span", text_link: "a", url: "a" };
+// bareLinks are url entities for the http(s) links in text that no entity
+// covers: Telegram clients make those clickable whether or not the bot
+// marked them.
+function bareLinks(text, entities) {
+  const out = [], re = /https?:\/\/[^\s<>]+[^\s<>.,;:!?)'"]/g;
+  for (let m; (m = re.exec(text));) {
+    const a = m.index, b = a + m[0].length;
+    if (!(entities || []).some((e) => e.offset < b && a < e.offset + e.length)) out.push({ type: "url", offset: a, length: m[0].length });
+  }
+  return out;
+}
 function tgHTML(text, entities) {
   const opens = {}, closes = {};
-  (entities || []).forEach((e, i) => {
+  (entities || []).concat(bareLinks(text, entities)).forEach((e, i) => {
     const tag = TG_TAGS[e.type];
     if (!tag) return;
     let open = "<" + tag;
-    if (e.type === "text_link") open += safeURL(e.url) ? ' href="' + esc(e.url) + '" target="_blank" rel="noopener"' : "";
+    if (e.type === "text_link") open += safeURL(e.url) ? ' href="' + esc(e.url) + '"' + linkAttrs : "";
+    if (e.type === "url") open += safeURL(text.substr(e.offset, e.length)) ? ' href="' + esc(text.substr(e.offset, e.length)) + '"' + linkAttrs : "";
     if (e.type === "bot_command") open += ' class="cmd"';
     if (e.type === "spoiler") open += ' class="spoiler"';
     if (e.type === "code") open += ' title="click to copy"';
@@ -66,7 +88,7 @@ function dcHTML(s) {
     if (s.startsWith("__", i)) { toggle("__", "u"); i++; continue; }
     if (c === "*") { toggle("*", "i"); continue; }
     const m = /^https?:\/\/[^\s<>]+/.exec(s.slice(i));
-    if (m) { out += '<a href="' + esc(m[0]) + '" target="_blank" rel="noopener">' + esc(m[0]) + "</a>"; i += m[0].length - 1; continue; }
+    if (m) { out += '<a href="' + esc(m[0]) + '"' + linkAttrs + ">" + esc(m[0]) + "</a>"; i += m[0].length - 1; continue; }
     out += esc(c);
   }
   if (open["**"]) out += "</b>";
@@ -86,10 +108,29 @@ function changed(part, value) {
 function fill(el, html, empty) {
   const atBottom = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
   el.innerHTML = html || '<div class="empty">' + empty + "</div>";
-  if (atBottom || !fill.seen.has(el)) el.scrollTop = el.scrollHeight;
+  if (atBottom || !fill.seen.has(el)) pin(el);
   fill.seen.add(el);
 }
 fill.seen = new Set();
+
+// pin scrolls a chat to its end and keeps it there while its box changes
+// size (the chips row wraps, the window turns, a font loads) until the
+// visitor scrolls up.
+function pin(el) {
+  el.scrollTop = el.scrollHeight;
+  el.dataset.pinned = "1";
+}
+const repin = new ResizeObserver((entries) => entries.forEach((e) => {
+  if (e.target.dataset.pinned) e.target.scrollTop = e.target.scrollHeight;
+}));
+for (const id of ["tg-messages", "dc-messages"]) {
+  const el = $(id);
+  repin.observe(el);
+  el.addEventListener("scroll", () => {
+    if (el.scrollHeight - el.scrollTop - el.clientHeight < 4) el.dataset.pinned = "1";
+    else delete el.dataset.pinned;
+  }, { passive: true });
+}
 
 function renderTelegram(d) {
   const msgs = d.telegram[ui.role] || [];
@@ -98,7 +139,7 @@ function renderTelegram(d) {
   $("tg-who").textContent = "you are " + me.name + " (tg:" + me.telegram_id + ")";
   fill($("tg-messages"), msgs.map((m) => {
     const kb = (m.buttons || []).map((row) => '<div class="row">' + row.map((b) =>
-      b.url ? '<button class="tg-btn link" data-url="' + esc(b.url) + '">' + esc(b.text) + "</button>"
+      safeURL(b.url) ? '<a class="tg-btn link" href="' + esc(b.url) + '"' + linkAttrs + ">" + esc(b.text) + "</a>"
         : '<button class="tg-btn" data-msg="' + m.id + '" data-data="' + esc(b.data || "") + '">' + esc(b.text) + "</button>").join("") + "</div>").join("");
     return '<div class="tg-msg' + (m.from_bot ? "" : " me") + (m.deleted ? " deleted" : "") + '" data-id="' + m.id + '">' +
       '<div class="bubble">' + tgHTML(m.text, m.entities) + '<div class="meta">' + (m.edited ? "edited" : "") + (m.deleted ? " deleted by the bot" : "") + "</div></div>" +
@@ -108,8 +149,8 @@ function renderTelegram(d) {
 
 function dcButtonsHTML(btns) {
   if (!btns || !btns.length) return "";
-  return '<div class="dc-btns">' + btns.map((b) => b.url
-    ? '<button class="dc-btn link" data-url="' + esc(b.url) + '">' + esc(b.label) + "</button>"
+  return '<div class="dc-btns">' + btns.map((b) => safeURL(b.url)
+    ? '<a class="dc-btn link" href="' + esc(b.url) + '"' + linkAttrs + ">" + esc(b.label) + "</a>"
     : '<button class="dc-btn" data-custom="' + esc(b.custom_id) + '">' + esc(b.label) + "</button>").join("") + "</div>";
 }
 
@@ -137,11 +178,11 @@ function renderDiscord(d) {
 }
 
 function pill(s) { return '<span class="pill ' + esc(s) + '">' + esc(s) + "</span>"; }
-function when(t) { return t ? new Date(t).toLocaleString() : "never"; }
+function when(t) { return t ? fmtTime(t) : "never"; }
 
 function renderClock(d) {
   const c = d.clock || {};
-  const day = c.now ? new Date(c.now).toLocaleDateString(undefined, { weekday: "short", year: "numeric", month: "short", day: "numeric" }) : "…";
+  const day = c.now ? fmtTime(c.now) : "…";
   if (changed("clock", [day, c.days_ahead])) {
     $("clock-date").textContent = day;
     $("clock-ahead").textContent = c.days_ahead ? "· " + c.days_ahead + " day(s) ahead of real time" : "· real time";
@@ -169,14 +210,22 @@ function renderPanel(d) {
   if (changed("lic", [d.licenses, d.credits_used, d.clock && d.clock.days_ahead])) {
     $("credits").textContent = "· credits used: " + d.credits_used;
     $("licenses").innerHTML = (d.licenses || []).map((l) => {
-      const slots = [];
+      // A slot is used by a holder (the shop has their activation) or only
+      // bound in AuthForge: revoking keeps the HWIDs there but removes
+      // every activation, so nobody holds the key any more.
+      const slots = [], holders = l.holders || [];
       for (let i = 0; i < Math.max(l.max_slots, l.hwids.length); i++) {
-        slots.push(l.hwids[i] ? '<span class="slot used">' + esc(l.hwids[i]) + "</span>" : '<span class="slot">free</span>');
+        const h = l.hwids[i];
+        slots.push(!h ? '<span class="slot">free</span>'
+          : holders.includes(h) ? '<span class="slot used">' + esc(h) + "</span>"
+            : '<span class="slot bound" title="still bound in AuthForge; no activation in the shop">' + esc(h) + " · no access</span>");
       }
+      const holding = '<div class="holders">Holders: ' + (holders.length ? holders.map(esc).join(", ") : "none") +
+        " (" + Math.max(holders.length, l.hwids.length) + " of " + l.max_slots + " slots)</div>";
       const status = l.status === "active" && l.expires_at && d.clock && new Date(l.expires_at) <= new Date(d.clock.now) ? "expired" : l.status;
       return '<div class="item license"><div class="k">' + esc(l.key) + "</div>" + pill(status) + " " + esc(l.product || "") +
         ' <span class="muted">owner ' + esc(l.owner || "?") + " · expires " + when(l.expires_at) + "</span>" +
-        '<div class="slots">' + slots.join("") + "</div></div>";
+        holding + '<div class="slots">' + slots.join("") + "</div></div>";
     }).join("") || '<span class="muted">none yet</span>';
   }
   if (changed("pay", d.payments)) {
@@ -204,9 +253,16 @@ function renderPanel(d) {
 function render() {
   const d = ui.data;
   if (!d) return;
+  renderChips();
   renderTelegram(d);
   renderDiscord(d);
   renderPanel(d);
+}
+
+// renderChips fills the command chips. It runs before the chats render:
+// the chips row takes height from the chats, and a chat scrolled to its
+// end must stay there.
+function renderChips() {
   const chips = ui.role === "admin"
     ? { tg: ["/revoke ", "/lookup ", "/stats", "/audit"], dc: ["/revoke ", "/lookup "] }
     : { tg: ["/buy", "/license", "/premium", "/help"], dc: ["/buy", "/activate ", "/license", "/premium"] };
