@@ -17,6 +17,8 @@ type Stats struct {
 	Events          int
 	EventsByState   map[EventState]int
 	AuditEntries    int
+	// AccessRemovals counts RecordAccessRemoval calls.
+	AccessRemovals int64
 }
 
 // Stats counts records in one read transaction, so the figures agree with
@@ -38,6 +40,7 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 		st.Activations = bucket(tx, bucketActivations).Stats().KeyN
 		st.OpenSessions = bucket(tx, bucketSessions).Stats().KeyN
 		st.AuditEntries = bucket(tx, bucketAudit).Stats().KeyN
+		st.AccessRemovals = getCount(tx, counterAccessRemovals)
 		return nil
 	})
 	return st, err
