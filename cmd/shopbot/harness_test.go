@@ -56,6 +56,8 @@ type world struct {
 	// stripeExtra and telegramExtra are added to their tables.
 	stripeExtra   string
 	telegramExtra string
+	// productExtra is added to the "pro" product's table.
+	productExtra string
 	addr          string
 	stop          context.CancelFunc
 	done          chan int
@@ -136,7 +138,7 @@ reply = %q
 
 [limits]
 %s%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
-		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles(), testGatedReply, w.limits, w.extra)
+		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles()+w.productExtra, testGatedReply, w.limits, w.extra)
 }
 
 // Discord test fixtures: the product's role and the admin.
