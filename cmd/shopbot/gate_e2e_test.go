@@ -1,12 +1,14 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/checkout/stripetest"
 )
@@ -191,5 +193,88 @@ func TestGroupJoinRequests(t *testing.T) {
 	}
 	if st := w.tg.Status(gatedChat, stranger.ID); st != telegramtest.StatusLeft {
 		t.Errorf("declined stranger's status = %s", st)
+	}
+}
+
+// Discord members of the role-gate tests.
+const (
+	discordStranger = "400000000000000077"
+	discordExempt   = "400000000000000078"
+)
+
+// roleWorld is a Discord shop in mode with a licensed buyer holding the
+// product role, and an exempt member.
+func roleWorld(t *testing.T, mode string) *world {
+	w := newWorld(t)
+	w.withDiscord(mode)
+	w.productExtra = fmt.Sprintf("discord_exempt_user_ids = [%q]\n", discordExempt)
+	w.dc.AddMember(discordStranger)
+	w.dc.AddMember(discordExempt, testRoleID)
+	w.dc.AddMember(discordAdmin.ID, testRoleID)
+	w.start()
+	event := stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_role_" + mode, SessionID: "cs_test_role_" + mode, Product: "pro", Identity: "discord:" + discordBuyer.ID})
+	if code := w.postEvent(event); code != http.StatusOK {
+		t.Fatalf("webhook status %d", code)
+	}
+	key := w.waitDMKey(discordBuyer.ID)
+	w.slash(discordBuyer, "activate", discordtest.StringOption("key", key))
+	w.waitUntil("buyer's role", func() bool { return slices.Contains(w.dc.Roles(discordBuyer.ID), testRoleID) })
+	return w
+}
+
+func TestDiscordHandGivenRoleTakenBackAtSync(t *testing.T) {
+	w := roleWorld(t, "http")
+	// More members than one page of GET /guilds/{id}/members, with the
+	// stranger on the second page.
+	for i := range 1100 {
+		w.dc.AddMember(fmt.Sprintf("3%017d", i))
+	}
+	if err := w.dc.GiveRole(discordStranger, testRoleID); err != nil && !errors.Is(err, discordtest.ErrNoGateway) {
+		t.Fatal(err)
+	}
+	w.slash(discordAdmin, "sync")
+	if slices.Contains(w.dc.Roles(discordStranger), testRoleID) {
+		t.Fatalf("hand-given role kept after /sync:\n%s", w.logs)
+	}
+	for _, id := range []string{discordBuyer.ID, discordExempt, discordAdmin.ID} {
+		if !slices.Contains(w.dc.Roles(id), testRoleID) {
+			t.Errorf("%s lost the role", id)
+		}
+	}
+	if pages := len(w.dc.Calls("/guilds/" + w.dc.GuildID() + "/members")); pages < 2 {
+		t.Errorf("%d member list calls, want at least 2 pages", pages)
+	}
+	if !slices.ContainsFunc(w.dc.DMs(discordStranger), func(m discordtest.Message) bool { return strings.Contains(m.Content, "/buy pro") }) {
+		t.Errorf("stranger not told: %+v", w.dc.DMs(discordStranger))
+	}
+	if r := w.slash(discordAdmin, "stats"); !strings.Contains(r.Content, "removed (no license): 1") {
+		t.Errorf("/stats = %q", r.Content)
+	}
+}
+
+func TestDiscordHandGivenRoleTakenBackOnMemberUpdate(t *testing.T) {
+	w := roleWorld(t, "gateway")
+	if err := w.dc.GiveRole(discordStranger, testRoleID); err != nil {
+		t.Fatal(err)
+	}
+	w.waitUntil("hand-given role taken back", func() bool { return !slices.Contains(w.dc.Roles(discordStranger), testRoleID) })
+	// The exempt member and the admin get a member update too: kept.
+	if err := w.dc.GiveRole(discordExempt, testRoleID); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.dc.GiveRole(discordAdmin.ID, testRoleID); err != nil {
+		t.Fatal(err)
+	}
+	// A second stranger's removal shows the updates before it were handled.
+	const second = "400000000000000079"
+	w.dc.AddMember(second)
+	if err := w.dc.GiveRole(second, testRoleID); err != nil {
+		t.Fatal(err)
+	}
+	w.waitUntil("second stranger's role taken back", func() bool { return !slices.Contains(w.dc.Roles(second), testRoleID) })
+	for _, id := range []string{discordBuyer.ID, discordExempt, discordAdmin.ID} {
+		if !slices.Contains(w.dc.Roles(id), testRoleID) {
+			t.Errorf("%s lost the role", id)
+		}
 	}
 }
