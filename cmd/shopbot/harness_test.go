@@ -58,13 +58,13 @@ type world struct {
 	telegramExtra string
 	// productExtra is added to the "pro" product's table.
 	productExtra string
-	addr          string
-	stop          context.CancelFunc
-	done          chan int
-	logs          *testlog.Buffer
-	buyer         telegramtest.User
-	admin         telegramtest.User
-	lastMsg       map[int64]int
+	addr         string
+	stop         context.CancelFunc
+	done         chan int
+	logs         *testlog.Buffer
+	buyer        telegramtest.User
+	admin        telegramtest.User
+	lastMsg      map[int64]int
 }
 
 func newWorld(t *testing.T) *world {
