@@ -47,6 +47,17 @@ func demoLastReply(entries []demo.Entry) *demo.Reply {
 	return r
 }
 
+// demoEventsSettled reports whether the worker is done with every event
+// (done or failed; the callers then check all are done).
+func demoEventsSettled(s demo.State) bool {
+	for _, e := range s.Events {
+		if e.State == "pending" {
+			return false
+		}
+	}
+	return true
+}
+
 var demoKeyPattern = regexp.MustCompile(`[A-Z0-9]{4,}(?:-[A-Z0-9]{4,}){2,}`)
 
 // TestDemoAPISubscriptionStory drives the demo's JSON API (no browser)
@@ -90,7 +101,10 @@ func TestDemoAPISubscriptionStory(t *testing.T) {
 		}
 	}
 	d.post("/api/discord/send", map[string]string{"as": "buyer", "text": "/activate " + key}, nil)
-	st = d.state("Pro role", func(s demo.State) bool { return len(s.Roles["buyer"]) == 1 && s.Roles["buyer"][0].Name == "Pro" })
+	// The role is given before the deferred reply is edited: wait for both.
+	st = d.state("Pro role and the reply", func(s demo.State) bool {
+		return len(s.Roles["buyer"]) == 1 && s.Roles["buyer"][0].Name == "Pro" && demoLastReply(s.Discord["buyer"]) != nil
+	})
 	if r := demoLastReply(st.Discord["buyer"]); r == nil || !strings.Contains(r.Content, "Activated") {
 		t.Fatalf("/activate reply = %+v", r)
 	}
@@ -105,8 +119,9 @@ func TestDemoAPISubscriptionStory(t *testing.T) {
 	if code := d.post("/api/stripe/refund", map[string]string{"session": sessionID}, nil); code != 200 {
 		t.Fatalf("refund: %d", code)
 	}
+	// The role goes before the worker records the event done: wait for it.
 	st = d.state("refund revokes", func(s demo.State) bool {
-		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0
+		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0 && demoEventsSettled(s)
 	})
 	for _, e := range st.Events {
 		if e.State != "done" {

@@ -185,7 +185,7 @@ func TestDemoClockStory(t *testing.T) {
 	if renewed == key {
 		t.Fatalf("renewal delivered the expired key again")
 	}
-	st = d.state("new license", func(s demo.State) bool { return len(s.Licenses) == 2 })
+	st = d.state("new license", func(s demo.State) bool { return len(s.Licenses) == 2 && demoEventsSettled(s) })
 	if exp := st.Licenses[0].ExpiresAt; exp == nil || exp.Sub(st.Clock.Now) < 29*24*time.Hour {
 		t.Errorf("the renewed license expires at %v, want 30 days after the demo's %s", exp, st.Clock.Now)
 	}

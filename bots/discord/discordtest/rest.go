@@ -207,8 +207,9 @@ func (s *Server) memberRole(method, guild, user, role string) *apiError {
 	s.mu.Unlock()
 	if changed {
 		// Discord reports every role change on the gateway, the bot's own
-		// included; nobody connected (HTTP mode) is fine.
-		_ = s.Dispatch("GUILD_MEMBER_UPDATE", d)
+		// included, independently of the REST answer; nobody connected
+		// (HTTP mode) is fine.
+		go func() { _ = s.Dispatch("GUILD_MEMBER_UPDATE", d) }()
 	}
 	return nil
 }
