@@ -89,7 +89,10 @@ func (b *Bot) enforce(ctx context.Context, chat int64, u models.User, reason str
 		return false
 	}
 	if ok {
-		b.remember(ctx, chat, who)
+		if reason != reasonSweep {
+			// A swept member is remembered already: no write per check.
+			b.remember(ctx, chat, who)
+		}
 		b.log.Info("telegram: member of a members-only chat kept", "chat", chat, "identity", who.String(), "reason", "entitled")
 		return false
 	}
