@@ -155,6 +155,10 @@ type Product struct {
 	MaxHWIDSlots    int      `toml:"max_hwid_slots"`
 	DiscordRoleIDs  []string `toml:"discord_role_ids"`
 	TelegramChatIDs []int64  `toml:"telegram_chat_ids"`
+	// TelegramExemptUserIDs stay in the product's chats without a license
+	// (moderators, guests); DiscordExemptUserIDs keep its roles.
+	TelegramExemptUserIDs []int64  `toml:"telegram_exempt_user_ids"`
+	DiscordExemptUserIDs  []string `toml:"discord_exempt_user_ids"`
 }
 
 // Values of the enumerated keys.

@@ -279,6 +279,26 @@ func (c *Config) validateProducts(p *problems) {
 		if len(pr.DiscordRoleIDs) > 0 && !c.DiscordEnabled() {
 			p.add(key+".discord_role_ids", "set but discord.token is empty; configure the Discord bot or remove these roles")
 		}
+		validateExempt(p, key, pr)
+	}
+}
+
+// validateExempt checks a product's exemptions from the members-only
+// gate (issue 16). Kept apart so edits to the checks above merge cleanly.
+func validateExempt(p *problems, key string, pr Product) {
+	for j, id := range pr.TelegramExemptUserIDs {
+		if id <= 0 {
+			p.add(fmt.Sprintf("%s.telegram_exempt_user_ids[%d]", key, j), "%d is not a Telegram user id; user ids are positive (groups are negative)", id)
+		}
+	}
+	if len(pr.TelegramExemptUserIDs) > 0 && len(pr.TelegramChatIDs) == 0 {
+		p.add(key+".telegram_exempt_user_ids", "set but the product has no telegram_chat_ids; add the chats or remove the exemptions")
+	}
+	for j, id := range pr.DiscordExemptUserIDs {
+		checkSnowflake(p, fmt.Sprintf("%s.discord_exempt_user_ids[%d]", key, j), id, "user")
+	}
+	if len(pr.DiscordExemptUserIDs) > 0 && len(pr.DiscordRoleIDs) == 0 {
+		p.add(key+".discord_exempt_user_ids", "set but the product has no discord_role_ids; add the roles or remove the exemptions")
 	}
 }
 

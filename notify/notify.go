@@ -55,6 +55,16 @@ type Notice struct {
 	Links       []Link
 }
 
+// Removal is access an adapter took from someone who held it without a
+// license (added to a members-only chat by hand, a role given by hand).
+type Removal struct {
+	Who identity.Identity
+	// Place names the chat or role, e.g. "Telegram chat -1001234".
+	Place string
+	// Reason says what found it: a join, a member update, /sync.
+	Reason string
+}
+
 // Sender is what each bot adapter implements.
 type Sender interface {
 	Notify(ctx context.Context, to identity.Identity, n Notice) error

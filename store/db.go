@@ -64,6 +64,7 @@ const (
 	bucketSessions       = "open_sessions"
 	bucketSessionsID     = "open_sessions_id"
 	bucketAudit          = "audit"
+	bucketMembers        = "members"
 )
 
 // allBuckets is a function, not a var, to keep the package free of mutable
@@ -74,7 +75,7 @@ func allBuckets() []string {
 		bucketEventsPayload, bucketEventsDue, bucketEventsKey, bucketCounters,
 		bucketOrders, bucketOrdersPI, bucketOrdersSub,
 		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketActivations, bucketActivationsKey,
-		bucketSessions, bucketSessionsID, bucketAudit,
+		bucketSessions, bucketSessionsID, bucketAudit, bucketMembers,
 	}
 }
 

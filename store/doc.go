@@ -27,6 +27,7 @@
 //	open_sessions        identity 0x00 product id → OpenSession
 //	open_sessions_id     checkout session id → open_sessions key
 //	audit                seq (8 bytes big endian) → AuditEntry
+//	members              place 0x00 identity → Member            (members.go)
 //
 // kid is the license key itself in a plain store and HMAC-SHA256 of it in an
 // encrypted one, so with Options.EncryptionKey the file holds no license key,

@@ -18,6 +18,8 @@ type Stats struct {
 	Holders              int
 	Events               int
 	EventsByState        map[EventState]int
+	// AccessRemovals counts RecordAccessRemoval calls.
+	AccessRemovals int64
 }
 
 // Stats reads the counters kept with the records, in one read
@@ -36,6 +38,7 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 		for _, n := range st.ActivationsByProduct {
 			st.Activations += n
 		}
+		st.AccessRemovals = getCount(tx, counterAccessRemovals)
 		return nil
 	})
 	return st, err

@@ -117,6 +117,16 @@ const (
 	// TextActivateInChat follows a key delivered in Telegram, whose
 	// message carries the Activate button.
 	TextActivateInChat = "Tap Activate below, or send /activate with the key, to start using it."
+	// TextRemovedNoLicense tells someone the bot took out of a members-only
+	// chat or role they held without a license; %s is the product name,
+	// %s its id.
+	TextRemovedNoLicense = "You were removed from the members-only space of %s because you have no active license for it. To get in, buy with /buy %s and activate your key: the bot then gives you access."
+	// TextJoinDeclined answers a declined join request; %s is the product
+	// name, %s its id.
+	TextJoinDeclined = "Your request to join the members-only chat of %s was declined because you have no active license for it. Buy with /buy %s and activate your key: the bot then sends you an invite link."
+	// TextAccessRemovedAlert is the admin feed line of one removal: who,
+	// from where, why.
+	TextAccessRemovedAlert = "Removed %s from %s: %s."
 	// TextRolePermission is the admin alert when Discord refused a role
 	// change (error 50013); both %s are the role id.
 	TextRolePermission = "I could not give or remove the Discord role %s: missing Manage Roles permission, or the bot's role is below the product role %s in Server Settings → Roles. Give the bot's role Manage Roles and drag it above every product role."
@@ -190,6 +200,7 @@ const (
 	msgResetHWID      = "Every slot of `%s` (%s) is free again. Accounts that used it lost access, were told, and can activate again."
 	msgCountUsage     = "Usage: `/%s` or `/%s N` with N from 1 to 50."
 	msgStats          = "Shop figures:\nOrders: %d%s\nLicenses: %d active, %d revoked\nActivations: %d on %d account(s)\nStripe events: %d pending, %d failed\nLicense server: %d validation(s), %d heartbeat(s), about %s credit(s) spent"
+	msgStatsRemovals  = "\nMembers-only access removed (no license): %d"
 	msgStatsChat      = "\n%s since start: %d command(s) dropped, %d reply(ies) dropped, %d waiting to go out, %d rate-limit answer(s)"
 	msgAuditEmpty     = "The audit log is empty."
 	msgAuditHeader    = "Last %d audit entries, newest first:"

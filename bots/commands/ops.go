@@ -144,6 +144,7 @@ func (h *Handler) stats(ctx context.Context) Reply {
 	text := fmt.Sprintf(msgStats, st.Orders, ordersText(st.OrdersByStatus),
 		st.ActiveLicenses, st.RevokedLicenses, st.Activations, st.Holders,
 		st.EventsPending, st.EventsFailed, st.Validations, st.Heartbeats, creditsText(st.CreditsEstimate))
+	text += fmt.Sprintf(msgStatsRemovals, st.AccessRemovals)
 	for _, c := range st.Chat {
 		text += fmt.Sprintf(msgStatsChat, plain(c.Platform), c.CommandsDropped, c.RepliesDropped, c.Queued, c.RateLimited)
 	}

@@ -167,6 +167,9 @@ type Stats struct {
 	CreditsEstimate float64
 	// Chat is each platform's crowd protection since start.
 	Chat []ChatLoad
+	// AccessRemovals counts members-only access taken from people who
+	// held it without a license (chat members, hand-given roles).
+	AccessRemovals int64
 }
 
 // ChatLoad is what one platform's crowd protection did since start.

@@ -86,7 +86,10 @@ type Options struct {
 	Gated []config.GatedCommand
 	// Entitled lists the products who is entitled to now; when set, a
 	// member who rejoins the guild gets their roles back at once.
-	Entitled   func(ctx context.Context, who identity.Identity) ([]string, error)
+	Entitled func(ctx context.Context, who identity.Identity) ([]string, error)
+	// OnRemoval is told of each product role taken back because no
+	// license grants it (gate.go); optional.
+	OnRemoval  func(ctx context.Context, r notify.Removal)
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 
@@ -121,6 +124,13 @@ type Bot struct {
 	// any product grants, sorted.
 	productRoles map[string][]string
 	allRoles     []string
+	// isProductRole marks allRoles; exemptRoles maps a user id to the
+	// product roles discord_exempt_user_ids lets them keep.
+	isProductRole map[string]bool
+	exemptRoles   map[string]map[string]bool
+	onRemoval     func(context.Context, notify.Removal)
+	cursorMu      sync.Mutex
+	cursor        string // where the bounded SweepRoles stopped
 
 	maxBody        int64
 	handlerTimeout time.Duration
@@ -200,6 +210,9 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		products:       opts.Products,
 		known:          map[string]bool{},
 		productRoles:   map[string][]string{},
+		isProductRole:  map[string]bool{},
+		exemptRoles:    map[string]map[string]bool{},
+		onRemoval:      opts.OnRemoval,
 		maxBody:        opts.MaxBodyBytes,
 		handlerTimeout: opts.HandlerTimeout,
 		callTimeout:    opts.CallTimeout,
@@ -235,6 +248,13 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 				seen[r] = true
 				b.allRoles = append(b.allRoles, r)
 			}
+			b.isProductRole[r] = true
+			for _, u := range p.DiscordExemptUserIDs {
+				if b.exemptRoles[u] == nil {
+					b.exemptRoles[u] = map[string]bool{}
+				}
+				b.exemptRoles[u][r] = true
+			}
 		}
 	}
 	sort.Strings(b.allRoles)
@@ -255,6 +275,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	b.botID = me.ID
 	s.AddHandler(b.onInteractionCreate)
 	s.AddHandler(b.onMemberAdd)
+	s.AddHandler(b.onMemberUpdate)
 	s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Disconnect) { b.log.Info("discord gateway disconnected") })
 	s.AddHandler(func(_ *discordgo.Session, _ *discordgo.Connect) { b.log.Info("discord gateway connected") })
 	b.log.Info("discord bot ready", "user", me.Username, "mode", b.mode, "guild", b.guild,

@@ -117,6 +117,7 @@ func (b *Bot) SyncAccess(ctx context.Context, who identity.Identity, products []
 		switch {
 		case grant != nil && isMember(member):
 			b.invites.forget(chat, user)
+			b.remember(ctx, chat, who)
 		case grant != nil:
 			link, err := b.invite(ctx, chat, user, who, member)
 			if err != nil {
@@ -129,6 +130,7 @@ func (b *Bot) SyncAccess(ctx context.Context, who identity.Identity, products []
 			if err := b.remove(ctx, chat, user); err != nil {
 				errs = append(errs, fmt.Errorf("chat %d: %w", chat, err))
 			} else {
+				b.forget(ctx, chat, who)
 				b.log.Info("telegram: removed from members-only chat", "identity", who.String(), "chat", chat)
 			}
 		}

@@ -38,6 +38,12 @@ func (b *Bot) process(parent context.Context, upd *models.Update) {
 		return
 	}
 	switch {
+	case upd.ChatMember != nil:
+		b.onChatMember(ctx, upd.ChatMember)
+	case upd.ChatJoinRequest != nil:
+		b.onJoinRequest(ctx, upd.ChatJoinRequest)
+	case upd.Message != nil && (len(upd.Message.NewChatMembers) > 0 || upd.Message.LeftChatMember != nil):
+		b.onServiceMessage(ctx, upd.Message)
 	case upd.Message != nil:
 		b.onMessage(ctx, upd.Message)
 	case upd.CallbackQuery != nil:

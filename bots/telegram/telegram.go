@@ -34,6 +34,8 @@ import (
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/bots/outbox"
 	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/keylock"
 	"github.com/shopbot/shopbot/internal/run"
 	"github.com/shopbot/shopbot/notify"
 )
@@ -60,6 +62,16 @@ type Options struct {
 	Admins        []int64
 	Commands      *commands.Handler
 	Products      []config.Product
+	// Entitled lists the products who is entitled to now, from stored
+	// state. With it the members-only chats are gated (gate.go): members
+	// without a license are removed and join requests answered.
+	Entitled func(ctx context.Context, who identity.Identity) ([]string, error)
+	// Members remembers who was seen in those chats, for SweepMembers;
+	// optional.
+	Members MemberStore
+	// OnRemoval is told of each removal by the gate (audit, counters,
+	// admin feed); optional.
+	OnRemoval func(ctx context.Context, r notify.Removal)
 	// Budget admits each command before any work; nil makes one with
 	// the defaults. Give each platform its own, so their counters and
 	// caps stay apart.
@@ -101,6 +113,15 @@ type Bot struct {
 	// chats maps each members-only chat to the products that grant it.
 	chats   map[int64][]config.Product
 	chatIDs []int64
+	// exempts maps each chat to the user ids its products exempt from
+	// the gate.
+	exempts   map[int64]map[int64]bool
+	entitled  func(context.Context, identity.Identity) ([]string, error)
+	members   MemberStore
+	onRemoval func(context.Context, notify.Removal)
+	gateLocks keylock.Map
+	cursorMu  sync.Mutex
+	cursor    sweepCursor // where the periodic SweepMembers stopped
 
 	maxBody        int64
 	handlerTimeout time.Duration
@@ -125,7 +146,10 @@ var secretShape = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
 // allowedUpdates are the only update kinds the adapter handles; asking
 // for no others keeps Telegram from sending them.
-func allowedUpdates() []string { return []string{"message", "callback_query"} }
+// chat_member and chat_join_request feed the members-only gate.
+func allowedUpdates() []string {
+	return []string{"message", "callback_query", "chat_member", "chat_join_request"}
+}
 
 // New checks opts, asks Telegram who the bot is (getMe, for deep links
 // and @mentions) and returns the adapter. Nothing is received until Run.
@@ -149,6 +173,10 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 		secret:         opts.WebhookSecret,
 		admins:         map[int64]bool{},
 		chats:          map[int64][]config.Product{},
+		exempts:        map[int64]map[int64]bool{},
+		entitled:       opts.Entitled,
+		members:        opts.Members,
+		onRemoval:      opts.OnRemoval,
 		maxBody:        opts.MaxBodyBytes,
 		handlerTimeout: opts.HandlerTimeout,
 		callTimeout:    opts.CallTimeout,
@@ -180,6 +208,12 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 				b.chatIDs = append(b.chatIDs, c)
 			}
 			b.chats[c] = append(b.chats[c], p)
+			for _, id := range p.TelegramExemptUserIDs {
+				if b.exempts[c] == nil {
+					b.exempts[c] = map[int64]bool{}
+				}
+				b.exempts[c][id] = true
+			}
 		}
 	}
 	sort.Slice(b.chatIDs, func(i, j int) bool { return b.chatIDs[i] < b.chatIDs[j] })
@@ -216,6 +250,9 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 			return nil, fmt.Errorf("%w: getMe: %s (check telegram.token)", ErrUnauthorized, b.redact(err))
 		}
 		return nil, fmt.Errorf("telegram: getMe (check telegram.api_url, or Telegram is unreachable): %s", b.redact(err))
+	}
+	if len(b.chatIDs) > 0 && b.entitled == nil {
+		b.log.Warn("telegram: members-only chats are not gated: no entitlement source")
 	}
 	b.log.Info("telegram bot ready", "username", b.username, "mode", b.mode, "admins", len(b.adminIDs), "access_chats", len(b.chatIDs))
 	return b, nil

@@ -156,8 +156,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		return nil, err
 	}
 	if cfg.TelegramEnabled() {
+		opts := telegramOptions(cfg, cmds, h, log.With("part", "telegram"))
+		opts.Entitled, opts.Members, opts.OnRemoval = a.lic.Entitled, a.db, a.accessRemoved
 		err = a.retryStart(ctx, "telegram", telegram.ErrUnauthorized, func() (err error) {
-			a.tg, err = telegram.New(ctx, telegramOptions(cfg, cmds, h, log.With("part", "telegram")))
+			a.tg, err = telegram.New(ctx, opts)
 			return err
 		})
 		if err != nil {
@@ -171,6 +173,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			return nil, err
 		}
 		opts.Entitled = a.lic.Entitled
+		opts.OnRemoval = a.accessRemoved
 		err = a.retryStart(ctx, "discord", discord.ErrUnauthorized, func() (err error) {
 			a.dc, err = discord.New(ctx, opts)
 			return err
@@ -200,6 +203,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	sh.billingReturn = a.returnURL("", "/checkout/billing")
 	sh.log = log.With("part", "shop")
 	sh.chatLoad = a.chatLoad
+	sh.sweepAccess = a.sweepAccess
 
 	if err := a.routes(); err != nil {
 		return nil, err
@@ -349,6 +353,7 @@ func (a *app) run(ctx context.Context) error {
 	if a.cfg.Store.BackupDir != "" {
 		work.Go(func() { a.runBackups(workCtx) })
 	}
+	work.Go(func() { a.runMemberSweep(workCtx, sweepInterval) })
 	if a.lic.RefreshMode() == licensing.RefreshEager {
 		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
 	}

@@ -98,7 +98,10 @@ func TestDemoAPISubscriptionStory(t *testing.T) {
 		}
 	}
 	d.post("/api/discord/send", map[string]string{"as": "buyer", "text": "/activate " + key}, nil)
-	st = d.state("Pro role", func(s demo.State) bool { return len(s.Roles["buyer"]) == 1 && s.Roles["buyer"][0].Name == "Pro" })
+	// The role is given before the deferred reply is edited: wait for both.
+	st = d.state("Pro role and the reply", func(s demo.State) bool {
+		return len(s.Roles["buyer"]) == 1 && s.Roles["buyer"][0].Name == "Pro" && demoLastReply(s.Discord["buyer"]) != nil
+	})
 	if r := demoLastReply(st.Discord["buyer"]); r == nil || !strings.Contains(r.Content, "Activated") {
 		t.Fatalf("/activate reply = %+v", r)
 	}
@@ -113,8 +116,9 @@ func TestDemoAPISubscriptionStory(t *testing.T) {
 	if code := d.post("/api/stripe/refund", map[string]string{"session": sessionID}, nil); code != 200 {
 		t.Fatalf("refund: %d", code)
 	}
-	// The worker revokes before it marks the event done, so wait for no
-	// event left pending too, then check each ended done.
+	// The worker revokes before it marks the event done, and the role
+	// goes before that too: wait for no event left pending, then check
+	// each ended done.
 	st = d.state("refund revokes", func(s demo.State) bool {
 		return s.Licenses[0].Status == "revoked" && len(s.Roles["buyer"]) == 0 && demoEventsSettled(s)
 	})

@@ -58,13 +58,15 @@ type world struct {
 	storeExtra    string
 	stripeExtra   string
 	telegramExtra string
-	addr          string
-	stop          context.CancelFunc
-	done          chan int
-	logs          *testlog.Buffer
-	buyer         telegramtest.User
-	admin         telegramtest.User
-	lastMsg       map[int64]int
+	// productExtra is added to the "pro" product's table.
+	productExtra string
+	addr         string
+	stop         context.CancelFunc
+	done         chan int
+	logs         *testlog.Buffer
+	buyer        telegramtest.User
+	admin        telegramtest.User
+	lastMsg      map[int64]int
 	// storeOpened, when set, is given the shop's store at each start.
 	storeOpened func(*store.DB)
 }
@@ -140,7 +142,7 @@ reply = %q
 
 [limits]
 %s%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.storeExtra, w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
-		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles(), testGatedReply, w.limits, w.extra)
+		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles()+w.productExtra, testGatedReply, w.limits, w.extra)
 }
 
 // Discord test fixtures: the product's role and the admin.

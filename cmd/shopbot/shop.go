@@ -34,6 +34,9 @@ type shop struct {
 	log *slog.Logger
 	// chatLoad reads the bots' crowd counters; nil shows none.
 	chatLoad func() []commands.ChatLoad
+	// sweepAccess re-checks the members of the members-only chats and
+	// roles after /sync; nil does nothing.
+	sweepAccess func(ctx context.Context) (removed int, err error)
 }
 
 var (
@@ -214,6 +217,7 @@ func (s *shop) Stats(ctx context.Context) (commands.Stats, error) {
 		Heartbeats:      ls.Heartbeats,
 		CreditsEstimate: ls.CreditsEstimate,
 		Chat:            s.chatLoadNow(),
+		AccessRemovals:  db.AccessRemovals,
 	}, nil
 }
 
@@ -270,6 +274,11 @@ func (s *shop) Replay(ctx context.Context, actor identity.Identity, eventID stri
 func (s *shop) SyncAll(ctx context.Context, actor identity.Identity) (int, error) {
 	n, err := s.lic.SyncAll(ctx)
 	detail := fmt.Sprintf("%d account(s) synced", n)
+	if s.sweepAccess != nil {
+		removed, serr := s.sweepAccess(ctx)
+		detail += fmt.Sprintf(", %d member(s) without a license removed", removed)
+		err = errors.Join(err, serr)
+	}
 	if err != nil {
 		detail += "; some failed"
 	}

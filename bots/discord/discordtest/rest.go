@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -62,7 +63,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errUnauthorized)
 		return
 	}
-	v, err := s.route(r.Method, seg, body)
+	v, err := s.route(r.Method, seg, r.URL.Query(), body)
 	switch {
 	case err != nil:
 		writeError(w, *err)
@@ -74,7 +75,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // route dispatches on method and path segments. A nil result is 204.
-func (s *Server) route(method string, seg []string, body []byte) (any, *apiError) {
+func (s *Server) route(method string, seg []string, q url.Values, body []byte) (any, *apiError) {
 	n := len(seg)
 	switch {
 	case method == "GET" && n == 1 && seg[0] == "gateway":
@@ -98,6 +99,8 @@ func (s *Server) route(method string, seg []string, body []byte) (any, *apiError
 		return s.followup(seg[1], seg[2], body)
 	case method == "GET" && n == 3 && seg[0] == "guilds" && seg[1] == s.opts.GuildID && seg[2] == "roles":
 		return s.guildRoles(), nil
+	case method == "GET" && n == 3 && seg[0] == "guilds" && seg[2] == "members":
+		return s.listMembers(seg[1], q)
 	case method == "GET" && n == 4 && seg[0] == "guilds" && seg[2] == "members":
 		return s.guildMember(seg[1], seg[3])
 	case (method == "PUT" || method == "DELETE") && n == 6 && seg[0] == "guilds" && seg[2] == "members" && seg[4] == "roles":
@@ -168,7 +171,7 @@ func (s *Server) guildMember(guild, user string) (any, *apiError) {
 	if m == nil {
 		return nil, &errUnknownMem
 	}
-	return memberJSON(m, ""), nil
+	return s.memberJSONLocked(m, ""), nil
 }
 
 // memberRole adds or removes a role, enforcing what Discord enforces: the
@@ -179,24 +182,35 @@ func (s *Server) memberRole(method, guild, user, role string) *apiError {
 		return &errUnknownGuild
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	m := s.members[user]
-	if m == nil {
-		return &errUnknownMem
+	var err *apiError
+	switch r := s.roles[role]; {
+	case m == nil:
+		err = &errUnknownMem
+	case r == nil:
+		err = &errUnknownRole
+	case s.denyRoles || r.Position >= s.botTopLocked():
+		err = &errNoPerms
 	}
-	r := s.roles[role]
-	if r == nil {
-		return &errUnknownRole
+	if err != nil {
+		s.mu.Unlock()
+		return err
 	}
-	if s.denyRoles || r.Position >= s.botTopLocked() {
-		return &errNoPerms
-	}
+	changed := m.roles[role] != (method == "PUT")
 	if method == "PUT" {
 		m.roles[role] = true
 	} else {
 		delete(m.roles, role)
 	}
+	d := s.memberJSONLocked(m, s.opts.GuildID)
 	s.notifyLocked()
+	s.mu.Unlock()
+	if changed {
+		// Discord reports every role change on the gateway, the bot's own
+		// included, independently of the REST answer; nobody connected
+		// (HTTP mode) is fine.
+		go func() { _ = s.Dispatch("GUILD_MEMBER_UPDATE", d) }()
+	}
 	return nil
 }
 
@@ -225,6 +239,8 @@ func (s *Server) writeRateLimit(w http.ResponseWriter, path string) {
 		"message": "You are being rate limited.", "retry_after": secs, "global": false,
 	})
 }
+
+func (e apiError) asError() error { return fmt.Errorf("discordtest: %d %s", e.code, e.message) }
 
 func writeError(w http.ResponseWriter, e apiError) {
 	writeJSON(w, e.status, map[string]any{"message": e.message, "code": e.code})

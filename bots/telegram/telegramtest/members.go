@@ -47,22 +47,7 @@ func (s *Server) getChatMember(p map[string]string) (any, error) {
 	if status == "" {
 		status = StatusLeft
 	}
-	m := map[string]any{"status": status, "user": s.userLocked(uid)}
-	switch status {
-	case StatusKicked:
-		m["until_date"] = 0
-	case StatusRestricted:
-		m["is_member"] = true
-		m["until_date"] = 0
-	case StatusAdministrator:
-		m["can_be_edited"] = false
-		m["can_delete_messages"] = true
-		m["can_restrict_members"] = true
-		m["can_invite_users"] = true
-	case StatusCreator:
-		m["is_anonymous"] = false
-	}
-	return m, nil
+	return s.memberJSONLocked(uid, status), nil
 }
 
 func (s *Server) createChatInviteLink(p map[string]string) (any, error) {
@@ -131,8 +116,7 @@ func (s *Server) banChatMember(p map[string]string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.members[uid] = StatusKicked
-	s.notifyLocked()
+	s.changeLocked(c, s.bot, uid, StatusKicked, nil, false)
 	return true, nil
 }
 
@@ -147,10 +131,10 @@ func (s *Server) unbanChatMember(p map[string]string) (any, error) {
 	}
 	switch st := c.members[uid]; {
 	case st == StatusKicked:
-		c.members[uid] = StatusLeft
+		s.changeLocked(c, s.bot, uid, StatusLeft, nil, false)
 	case p["only_if_banned"] == "true":
 	case st == StatusMember || st == StatusRestricted:
-		c.members[uid] = StatusLeft
+		s.changeLocked(c, s.bot, uid, StatusLeft, nil, false)
 	}
 	s.notifyLocked()
 	return true, nil
@@ -202,18 +186,18 @@ func (s *Server) Join(userID, chatID int64) error {
 	if !ok || c.chat.Type == "private" {
 		return fmt.Errorf("telegramtest: no group %d", chatID)
 	}
-	return s.joinLocked(c, userID)
+	return s.joinLocked(c, userID, nil)
 }
 
-func (s *Server) joinLocked(c *chatState, userID int64) error {
+// joinLocked makes userID join by themselves, through via when not nil.
+func (s *Server) joinLocked(c *chatState, userID int64, via *Invite) error {
 	switch c.members[userID] {
 	case StatusKicked:
 		return ErrBanned
 	case StatusMember, StatusAdministrator, StatusCreator, StatusRestricted:
 		return nil
 	}
-	c.members[userID] = StatusMember
-	s.notifyLocked()
+	s.changeLocked(c, s.userLocked(userID), userID, StatusMember, via, false)
 	return nil
 }
 
@@ -235,7 +219,7 @@ func (s *Server) UseInvite(userID int64, link string) error {
 	if st := c.members[userID]; st == StatusMember || st == StatusAdministrator || st == StatusCreator {
 		return nil
 	}
-	if err := s.joinLocked(c, userID); err != nil {
+	if err := s.joinLocked(c, userID, inv); err != nil {
 		return err
 	}
 	inv.Uses++
@@ -247,8 +231,7 @@ func (s *Server) Leave(userID, chatID int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.chats[chatID]; ok && c.members[userID] != StatusKicked {
-		c.members[userID] = StatusLeft
-		s.notifyLocked()
+		s.changeLocked(c, s.userLocked(userID), userID, StatusLeft, nil, false)
 	}
 }
 

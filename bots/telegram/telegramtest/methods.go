@@ -264,6 +264,7 @@ func (s *Server) setWebhook(p map[string]string) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.webhook = webhookState{url: u, secret: p["secret_token"]}
+	s.setAllowedLocked(p)
 	if p["drop_pending_updates"] == "true" {
 		s.pending = nil
 	}

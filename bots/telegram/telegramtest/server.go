@@ -71,11 +71,14 @@ type Server struct {
 	commands   map[string][]BotCommand
 	invites    map[string]*Invite
 	webhook    webhookState
+	// allowed is the bot's last allowed_updates; nil: never given.
+	allowed []string
 }
 
 type chatState struct {
-	chat    Chat
-	members map[int64]string
+	chat     Chat
+	members  map[int64]string
+	requests map[int64]string // user id → join request state
 }
 
 type failure struct {
@@ -232,6 +235,10 @@ func (s *Server) call(method string, p map[string]string) (any, error) {
 		return s.banChatMember(p)
 	case "unbanChatMember":
 		return s.unbanChatMember(p)
+	case "approveChatJoinRequest":
+		return s.approveChatJoinRequest(p)
+	case "declineChatJoinRequest":
+		return s.declineChatJoinRequest(p)
 	}
 	return nil, &apiError{code: 404, desc: "Not Found"}
 }

@@ -57,6 +57,9 @@ type Message struct {
 	Text        string    `json:"text,omitempty"`
 	Entities    []Entity  `json:"entities,omitempty"`
 	ReplyMarkup *Keyboard `json:"reply_markup,omitempty"`
+	// Service messages about members joining or leaving a group.
+	NewChatMembers []User `json:"new_chat_members,omitempty"`
+	LeftChatMember *User  `json:"left_chat_member,omitempty"`
 }
 
 // CallbackQuery is a pressed inline button.
@@ -73,6 +76,9 @@ type Update struct {
 	UpdateID      int64          `json:"update_id"`
 	Message       *Message       `json:"message,omitempty"`
 	CallbackQuery *CallbackQuery `json:"callback_query,omitempty"`
+	// ChatMember and ChatJoinRequest: see joins.go.
+	ChatMember      *ChatMemberUpdated `json:"chat_member,omitempty"`
+	ChatJoinRequest *ChatJoinRequest   `json:"chat_join_request,omitempty"`
 }
 
 // SentMessage is a message recorded by the fake: sent by the bot or by a

@@ -137,6 +137,9 @@ func (s *Server) getUpdates(r *http.Request, p map[string]string) (any, error) {
 	timeout, _ := parseInt(p, "timeout")
 	wait := min(time.Duration(max(timeout, 0))*time.Second, maxLongPoll)
 	deadline := time.Now().Add(wait)
+	s.mu.Lock()
+	s.setAllowedLocked(p)
+	s.mu.Unlock()
 	for {
 		s.mu.Lock()
 		if s.webhook.url != "" {
