@@ -79,7 +79,7 @@ func Restore(ctx context.Context, opts RestoreOptions) (RestoreResult, error) {
 	if err := os.Rename(tmp, opts.Path); err != nil {
 		return res, fmt.Errorf("store: put the snapshot in place (the previous file is %s): %w", res.Aside, err)
 	}
-	if err := syncDir(filepath.Dir(opts.Path)); err != nil {
+	if err := SyncDir(filepath.Dir(opts.Path)); err != nil {
 		return res, err
 	}
 	db, err := Open(ctx, Options{Path: opts.Path, EncryptionKey: opts.EncryptionKey})

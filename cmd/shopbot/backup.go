@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"flag"
 	"fmt"
@@ -32,14 +30,7 @@ const backupWriteTimeout = 30 * time.Minute
 // holds every order and key (sealed when the store is encrypted), so it
 // needs the API token like /metrics, and is off without one.
 func (a *app) backupHandler(token string) http.HandlerFunc {
-	want := sha256.Sum256([]byte("Bearer " + token))
-	return func(w http.ResponseWriter, r *http.Request) {
-		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="shopbot"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
+	return requireBearer(token, func(w http.ResponseWriter, r *http.Request) {
 		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(backupWriteTimeout))
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Disposition", `attachment; filename="shopbot-backup.db"`)
@@ -56,7 +47,7 @@ func (a *app) backupHandler(token string) http.HandlerFunc {
 			return
 		}
 		a.log.Info("backup downloaded", "bytes", n, "remote", r.RemoteAddr)
-	}
+	})
 }
 
 // cmdBackup writes a snapshot to -o: from the store file when no shopbot
@@ -106,7 +97,7 @@ func cmdBackup(ctx context.Context, args []string, env lookupEnv, stdout, stderr
 	if err := os.Rename(tmp, *out); err != nil {
 		return fmt.Errorf("put the snapshot at %s: %w", *out, err)
 	}
-	if err := syncDir(filepath.Dir(*out)); err != nil {
+	if err := store.SyncDir(filepath.Dir(*out)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "snapshot written to %s %s: %s\n", *out, how, describe(info))
@@ -277,18 +268,6 @@ func (a *app) backupOnce(ctx context.Context) error {
 		}
 		a.log.Info("old snapshot deleted", "file", old, "keep", a.cfg.Store.BackupKeep)
 		snaps = snaps[1:]
-	}
-	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open directory %s: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("fsync directory %s: %w", dir, err)
 	}
 	return nil
 }

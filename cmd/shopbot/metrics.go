@@ -20,14 +20,7 @@ import (
 // data, so it requires the same bearer token as the entitlements API and
 // is off without one.
 func (a *app) metrics(token string) http.HandlerFunc {
-	want := sha256.Sum256([]byte("Bearer " + token))
-	return func(w http.ResponseWriter, r *http.Request) {
-		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
-		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="shopbot"`)
-			http.Error(w, "unauthorized", http.StatusUnauthorized)
-			return
-		}
+	return requireBearer(token, func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.db.Stats(r.Context())
 		if err != nil {
 			a.log.Error("metrics: store", "err", err)
@@ -79,6 +72,22 @@ func (a *app) metrics(token string) http.HandlerFunc {
 		fmt.Fprintf(&b, "shopbot_authforge_credits_estimate %s\n", strconv.FormatFloat(ls.CreditsEstimate, 'g', -1, 64))
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		w.Write(b.Bytes())
+	})
+}
+
+// requireBearer serves next only to requests carrying the API token;
+// hashing both sides first makes the comparison constant-time in the
+// length too.
+func requireBearer(token string, next http.HandlerFunc) http.HandlerFunc {
+	want := sha256.Sum256([]byte("Bearer " + token))
+	return func(w http.ResponseWriter, r *http.Request) {
+		got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+		if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="shopbot"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next(w, r)
 	}
 }
 

@@ -123,7 +123,7 @@ func cmdRebuild(ctx context.Context, args []string, env lookupEnv, stdout, stder
 	if err := os.Link(tmp, target); err != nil {
 		return fmt.Errorf("put the rebuilt store at %s: %w", target, err)
 	}
-	if err := syncDir(filepath.Dir(target)); err != nil {
+	if err := store.SyncDir(filepath.Dir(target)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "rebuilt %s: %d orders, %d licenses (%d revoked), %d activations; sessions refresh at each buyer's next gated command\n",
