@@ -22,17 +22,19 @@ type AuditEntry struct {
 // Audit appends e to the log (Time defaults to now). Entries are keyed by
 // a sequence, not by time, so clock jumps cannot reorder or overwrite them.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
+	return db.update(ctx, func(tx *bolt.Tx) error { return db.auditTx(tx, e) })
+}
+
+func (db *DB) auditTx(tx *bolt.Tx, e AuditEntry) error {
 	if e.Time.IsZero() {
 		e.Time = db.now()
 	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		b := bucket(tx, bucketAudit)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		return putJSON(b, u64(seq), e)
-	})
+	b := bucket(tx, bucketAudit)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return err
+	}
+	return putJSON(b, u64(seq), e)
 }
 
 // RecentAudit returns the last n entries, newest first (all when n <= 0).

@@ -102,16 +102,8 @@ func (db *DB) Members(ctx context.Context, place, after string, limit int) ([]id
 // RecordAccessRemoval writes the audit entry of access taken from someone
 // not entitled to it and counts it for /stats, in one transaction.
 func (db *DB) RecordAccessRemoval(ctx context.Context, e AuditEntry) error {
-	if e.Time.IsZero() {
-		e.Time = db.now()
-	}
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		b := bucket(tx, bucketAudit)
-		seq, err := b.NextSequence()
-		if err != nil {
-			return err
-		}
-		if err := putJSON(b, u64(seq), e); err != nil {
+		if err := db.auditTx(tx, e); err != nil {
 			return err
 		}
 		return addCount(tx, counterAccessRemovals, 1)
