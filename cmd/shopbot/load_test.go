@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"slices"
@@ -83,6 +84,9 @@ func postWith(c *http.Client, addr string, payload []byte) int {
 	if err != nil {
 		return 0
 	}
+	// Read to the end, or the client cannot reuse the connection and
+	// every request pays (and measures) a new dial.
+	io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode
 }
