@@ -18,8 +18,11 @@ const secretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // WebhookPath. Unlike the library's handler it rejects a wrong secret
 // with 401 (compared in constant time), limits the body, and handles the
 // update before answering: Telegram redelivers anything not answered
-// 2xx, so a crash mid-update loses nothing. During shutdown it answers
-// 503 and Telegram retries later.
+// 2xx, so a crash mid-update loses no command. The reply itself is queued
+// in the outbox and may go out just after the answer (a crash in between
+// loses that chat reply, never a payment or a key delivery, which the
+// worker retries). During shutdown it answers 503 and Telegram retries
+// later.
 func (b *Bot) WebhookHandler() http.Handler {
 	// Hashing first makes the comparison constant-time in the length too.
 	want := sha256.Sum256([]byte(b.secret))
