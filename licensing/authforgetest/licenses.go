@@ -232,7 +232,11 @@ func (s *Server) handleCreate(w http.ResponseWriter, r *http.Request) {
 		s.order = append(s.order, l.Key)
 		out = append(out, licenseJSON(l))
 	}
+	created := s.onCreate
 	s.mu.Unlock()
+	if created != nil {
+		created(len(s.Licenses()))
+	}
 	if lost, ok := s.takeAfterCreate(); ok {
 		if lost == hangUp {
 			dropConnection(w)

@@ -56,6 +56,7 @@ type Server struct {
 	faults    []*fault
 	latency   time.Duration
 	afterMake []afterCreate
+	onCreate  func(total int)
 }
 
 // New starts a fake AuthForge on a loopback port. Close it when done.
@@ -129,6 +130,16 @@ func (s *Server) RotateKey() ed25519.PublicKey {
 	s.signKey = priv
 	s.keyID++
 	return priv.Public().(ed25519.PublicKey)
+}
+
+// OnCreate calls f after each license is created and before it is
+// answered, with the number of licenses that exist then: a crash test
+// kills the caller there, between AuthForge's create and its own save.
+// nil stops it.
+func (s *Server) OnCreate(f func(total int)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onCreate = f
 }
 
 // SetLatency delays every answer by d (0 to stop).
