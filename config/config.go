@@ -159,6 +159,10 @@ type Product struct {
 	// (moderators, guests); DiscordExemptUserIDs keep its roles.
 	TelegramExemptUserIDs []int64  `toml:"telegram_exempt_user_ids"`
 	DiscordExemptUserIDs  []string `toml:"discord_exempt_user_ids"`
+	// ReminderDays are how many days before a one-time license ends its
+	// buyer is reminded; unset means [3, 1], an empty list none. See
+	// Reminders.
+	ReminderDays []int `toml:"reminder_days"`
 }
 
 // Values of the enumerated keys.

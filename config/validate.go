@@ -60,6 +60,7 @@ func (c *Config) Validate() error {
 	c.validateLimits(&p)
 	c.validateBackups(&p)
 	c.validateLog(&p)
+	c.validateReminders(&p)
 	return errors.Join(p...)
 }
 

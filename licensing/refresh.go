@@ -282,7 +282,7 @@ func (s *Service) lossNotice(lic store.License, r reason) notify.Notice {
 	key := authforge.MaskKey(lic.Key)
 	switch r {
 	case reasonExpired:
-		return notify.Notice{Text: fmt.Sprintf("Your license %s for %s has expired, so the access it gave has ended. Renew with /buy %s.", key, p.Name, p.ID)}
+		return notify.Notice{Text: fmt.Sprintf("Your license %s for %s has expired, so the access it gave has ended. Renew with /buy %s.", key, p.Name, p.ID), Renew: p.ID}
 	case reasonReleased:
 		return notify.Notice{Text: fmt.Sprintf("Your activation of license %s for %s was released, so the access it gave has ended. If the key is still yours, activate it again with /activate.", key, p.Name)}
 	default:

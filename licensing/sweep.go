@@ -11,8 +11,9 @@ import (
 	"github.com/shopbot/shopbot/store"
 )
 
-// RunSweeper runs Sweep now and every interval until ctx is cancelled, then
-// returns nil. It needs no AuthForge call: it acts on the stored licenses.
+// RunSweeper runs Sweep and Remind now and every interval until ctx is
+// cancelled, then returns nil. It needs no AuthForge call: it acts on the
+// stored licenses.
 func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) error {
 	if interval <= 0 {
 		return fmt.Errorf("%w: sweep interval %s", ErrInvalidArgument, interval)
@@ -23,6 +24,11 @@ func (s *Service) RunSweeper(ctx context.Context, interval time.Duration) error 
 			s.log.Error("sweep incomplete", "removed", n, "err", err)
 		} else if n > 0 {
 			s.log.Info("sweep removed activations", "removed", n)
+		}
+		if n, err := s.Remind(ctx); err != nil && ctx.Err() == nil {
+			s.log.Error("reminders incomplete", "sent", n, "err", err)
+		} else {
+			s.log.Debug("reminders checked", "sent", n)
 		}
 	})
 }

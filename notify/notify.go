@@ -52,7 +52,10 @@ type Notice struct {
 	// ActivateKey, when set, is a license key the adapter offers to activate
 	// with one tap (Telegram button) or explains how to activate (Discord).
 	ActivateKey string
-	Links       []Link
+	// Renew, when set, is a product id the adapter offers to buy again
+	// with one tap (a button that starts /buy for it).
+	Renew string
+	Links []Link
 }
 
 // Removal is access an adapter took from someone who held it without a

@@ -59,6 +59,7 @@ const (
 	bucketLicenses       = "licenses"
 	bucketLicensesOwner  = "licenses_owner"
 	bucketLicensesDue    = "licenses_due"
+	bucketReminders      = "reminders"
 	bucketActivations    = "activations"
 	bucketActivationsKey = "activations_key"
 	bucketSessions       = "open_sessions"
@@ -74,7 +75,7 @@ func allBuckets() []string {
 		bucketMeta, bucketEvents, bucketEventsSeq, bucketEventsState,
 		bucketEventsPayload, bucketEventsDue, bucketEventsKey, bucketCounters,
 		bucketOrders, bucketOrdersPI, bucketOrdersSub,
-		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketActivations, bucketActivationsKey,
+		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketReminders, bucketActivations, bucketActivationsKey,
 		bucketSessions, bucketSessionsID, bucketAudit, bucketMembers,
 	}
 }

@@ -62,12 +62,25 @@ func reindexDueTx(tx *bolt.Tx, kid []byte, old License, exists bool, l License) 
 // LicensesDue returns up to limit index entries due at or before now,
 // oldest first, starting after after (nil: from the start).
 func (db *DB) LicensesDue(ctx context.Context, now time.Time, after *DueLicense, limit int) ([]DueLicense, error) {
+	return db.LicensesDueBetween(ctx, time.Time{}, now, after, limit)
+}
+
+// LicensesDueBetween is LicensesDue for entries due after from (zero: any)
+// and at or before to: the licenses that run out in a window, for
+// reminders.
+func (db *DB) LicensesDueBetween(ctx context.Context, from, to time.Time, after *DueLicense, limit int) ([]DueLicense, error) {
 	var out []DueLicense
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		licenses := bucket(tx, bucketLicenses)
 		c := bucket(tx, bucketLicensesDue).Cursor()
-		end := licenseDueKey(now, nil)
-		k, _ := c.First()
+		end := licenseDueKey(to, nil)
+		var k []byte
+		if from.IsZero() {
+			k, _ = c.First()
+		} else {
+			// Past every entry due exactly at from.
+			k, _ = c.Seek(licenseDueKey(from.Add(time.Nanosecond), nil))
+		}
 		if after != nil {
 			from := licenseDueKey(after.At, db.crypt.kid(after.Key))
 			if k, _ = c.Seek(from); k != nil && bytes.Equal(k, from) {

@@ -93,6 +93,9 @@ type Problem struct {
 const (
 	// LabelActivate is the button on a delivered key.
 	LabelActivate = "Activate"
+	// LabelRenew labels the button of a reminder that buys the product
+	// again.
+	LabelRenew = "Renew"
 	// TextAccessInvite introduces the invite links sent when a buyer gains
 	// access to members-only chats.
 	TextAccessInvite = "Your license gives you access to these members-only chats. Each link works once and expires in 24 hours."

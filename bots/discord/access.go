@@ -26,7 +26,7 @@ func (b *Bot) Notify(ctx context.Context, to identity.Identity, n notify.Notice)
 	}
 	msg := &discordgo.MessageSend{
 		Content:         renderNotice(n),
-		Components:      linkRows(n.Links),
+		Components:      noticeRows(n),
 		AllowedMentions: noMentions(),
 	}
 	if err := b.dm(ctx, user, msg); err != nil {

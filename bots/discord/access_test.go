@@ -263,3 +263,17 @@ func TestNewChecksOptions(t *testing.T) {
 		t.Error("ParsePublicKey accepted garbage")
 	}
 }
+
+// A reminder's Renew button starts /buy for its product, like the
+// catalog's buttons.
+func TestNotifyRenewButton(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, discord.ModeHTTP)
+	if err := e.bot.Notify(waitCtx(t), who(buyer), notify.Notice{Text: "runs out soon", Renew: "pro-monthly"}); err != nil {
+		t.Fatal(err)
+	}
+	dms := e.dc.DMs(buyer.ID)
+	if len(dms) != 1 || len(dms[0].Buttons) != 1 || dms[0].Buttons[0].CustomID != "buy:pro-monthly" || dms[0].Buttons[0].Label != "Renew" {
+		t.Fatalf("DMs = %+v; want one Renew button with custom_id buy:pro-monthly", dms)
+	}
+}

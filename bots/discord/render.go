@@ -137,10 +137,14 @@ func button(btn commands.Button) (discordgo.Button, bool) {
 	return discordgo.Button{}, false
 }
 
-// linkRows renders notice links as link buttons.
-func linkRows(links []notify.Link) []discordgo.MessageComponent {
-	row := make([]commands.Button, 0, len(links))
-	for _, l := range links {
+// noticeRows are a notice's buttons: Renew (it starts /buy for the
+// product, like the catalog's buttons), then its links.
+func noticeRows(n notify.Notice) []discordgo.MessageComponent {
+	row := make([]commands.Button, 0, len(n.Links)+1)
+	if n.Renew != "" {
+		row = append(row, commands.Button{Label: commands.LabelRenew, Data: commands.BuyData(n.Renew)})
+	}
+	for _, l := range n.Links {
 		row = append(row, commands.Button{Label: l.Label, URL: l.URL})
 	}
 	return components([][]commands.Button{row})

@@ -139,8 +139,10 @@ func New(opts Options) *Outbox {
 	return o
 }
 
-// Send queues a message for chat and waits until it was sent (or failed,
-// or ctx ended). send makes the API call; it runs at most once per try.
+// Send queues a message for chat and waits until it was sent or failed.
+// When ctx ends first, a message still queued is dropped (ctx's error);
+// one already handed to the API is waited for, so the result says what
+// happened. send makes the API call; it runs at most once per try.
 func (o *Outbox) Send(ctx context.Context, chat int64, prio notify.Priority, send func(context.Context) error) error {
 	result := make(chan error, 1)
 	it := &item{chat: chat, prio: prio, send: send, ctx: ctx, done: func(err error) { result <- err }}
@@ -151,10 +153,22 @@ func (o *Outbox) Send(ctx context.Context, chat int64, prio notify.Priority, sen
 	case err := <-result:
 		return err
 	case <-ctx.Done():
-		// The scheduler skips it when its turn comes; a send already
-		// on the wire finishes and its result is dropped.
+	}
+	o.mu.Lock()
+	onWire := it.dispatched
+	if !onWire {
+		// Under the lock the scheduler hands messages out with, so this
+		// one is either on the wire already or never will be.
+		o.s.withdraw(it, o.now())
+	}
+	o.mu.Unlock()
+	if !onWire {
 		return ctx.Err()
 	}
+	// Already handed to the API: its result is what happened (the
+	// call has its own timeout), and a caller told "cancelled" about
+	// a message that went out would send it again.
+	return <-result
 }
 
 // Post queues a message without waiting; failed (if set) is told why it

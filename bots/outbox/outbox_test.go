@@ -98,3 +98,47 @@ func TestCloseFailsWhatCannotGoInTime(t *testing.T) {
 		t.Fatalf("%d messages failed with ErrClosed, want 2 (one went, two waited an hour)", failed.Load())
 	}
 }
+
+// A caller that stops waiting learns what happened: a message already on
+// the wire is waited for (it went out, so the caller must not send it
+// again); one still queued is dropped with the caller's error.
+func TestSendAfterCancelTellsWhatHappened(t *testing.T) {
+	opts := unpaced()
+	opts.ChatLimit = func(int64) (rate.Limit, int) { return rate.Every(time.Hour), 1 }
+	o := outbox.New(opts)
+	// The cancelled message leaves the queue at once: nothing holds up
+	// Close, though its turn would come only in an hour.
+	defer o.Close(context.Background())
+
+	ctx, cancel := context.WithCancel(context.Background())
+	onWire, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- o.Send(ctx, 1, notify.Urgent, func(context.Context) error { close(onWire); <-release; return nil })
+	}()
+	<-onWire
+	cancel()
+	select {
+	case err := <-done:
+		t.Fatalf("Send returned %v while its message was still on the wire", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Send = %v, want nil: the message went out", err)
+	}
+
+	// Chat 1 has spent its burst: the next message waits an hour.
+	ctx, cancel = context.WithCancel(context.Background())
+	sent := false
+	go func() { time.Sleep(20 * time.Millisecond); cancel() }()
+	if err := o.Send(ctx, 1, notify.Urgent, func(context.Context) error { sent = true; return nil }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("queued Send after cancel = %v, want context.Canceled", err)
+	}
+	if sent {
+		t.Fatal("a cancelled queued message was sent")
+	}
+	if q := o.Stats().Queued; q != 0 {
+		t.Fatalf("%d still queued after the caller gave up", q)
+	}
+}

@@ -22,6 +22,9 @@ type item struct {
 	done     func(error)
 	ctx      context.Context // the waiting caller's, for Send; nil for Post
 	attempts int
+	// dispatched is set (under the outbox's lock) when the message is
+	// handed to a sender: from then on its result is what happened.
+	dispatched bool
 }
 
 // chatQ is one chat's queue and its own rate. A chat is in at most one of
@@ -199,8 +202,27 @@ func (s *scheduler) next(now time.Time) (*item, time.Duration) {
 		c.lim.AllowN(now, 1)
 		s.global.AllowN(now, 1)
 		c.busy = true
+		it.dispatched = true
 		s.stats.Sent++
 		return it, 0
+	}
+}
+
+// withdraw takes a message its caller stopped waiting for out of its
+// chat's queue, so it neither waits for its turn nor holds up Close.
+func (s *scheduler) withdraw(it *item, now time.Time) {
+	c := s.chats[it.chat]
+	if c == nil || it.dispatched {
+		return
+	}
+	lane := c.lanes[it.prio]
+	for i, q := range lane {
+		if q == it {
+			c.lanes[it.prio] = append(lane[:i:i], lane[i+1:]...)
+			s.unqueued(it)
+			s.place(c, now)
+			return
+		}
 	}
 }
 

@@ -116,16 +116,21 @@ func (b *Bot) keyboard(rows [][]commands.Button) *inlineKeyboard {
 	return &kb
 }
 
-// noticeKeyboard is the keyboard of a notice: the Activate button, then
-// one row per link.
-func noticeKeyboard(activateKey string, links []notify.Link) *inlineKeyboard {
+// noticeKeyboard is the keyboard of a notice: the Activate button, the
+// Renew button, then one row per link.
+func noticeKeyboard(n notify.Notice) *inlineKeyboard {
 	var kb inlineKeyboard
-	if activateKey != "" {
-		if data := commands.ActivateData(activateKey); len(data) <= maxCallbackData {
+	if n.ActivateKey != "" {
+		if data := commands.ActivateData(n.ActivateKey); len(data) <= maxCallbackData {
 			kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: commands.LabelActivate, CallbackData: data}})
 		}
 	}
-	for _, l := range links {
+	if n.Renew != "" {
+		if data := commands.BuyData(n.Renew); len(data) <= maxCallbackData {
+			kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: commands.LabelRenew, CallbackData: data}})
+		}
+	}
+	for _, l := range n.Links {
 		if l.URL == "" {
 			continue
 		}

@@ -139,8 +139,13 @@ func (b *Bot) message(chat int64, html string, kb *inlineKeyboard, replyTo int, 
 // it is sent; it returns the message's id.
 func (b *Bot) send(ctx context.Context, chat int64, prio notify.Priority, html string, kb *inlineKeyboard, replyTo int) (int, error) {
 	var id int
-	err := b.out.Send(ctx, chat, prio, b.message(chat, html, kb, replyTo, &id))
-	return id, err
+	if err := b.out.Send(ctx, chat, prio, b.message(chat, html, kb, replyTo, &id)); err != nil {
+		// Not id: a send the caller stopped waiting for may still be
+		// on the wire and write it. A nil error came through the
+		// outbox's result channel, after the write.
+		return 0, err
+	}
+	return id, nil
 }
 
 // post queues a reply to a command without waiting for it: the update's

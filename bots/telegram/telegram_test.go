@@ -426,3 +426,27 @@ func TestNewRejectsBadOptions(t *testing.T) {
 		t.Errorf("wrong token: %v", err)
 	}
 }
+
+// A reminder's Renew button buys the product again: pressing it answers
+// with the checkout link.
+func TestNotifyRenewButton(t *testing.T) {
+	e := start(t, telegram.ModePolling)
+	e.say(t, buyer, buyer.ID, "/start")
+	if err := e.bot.Notify(waitCtx(t), identity.TelegramUser(buyer.ID), notify.Notice{Text: "runs out soon", Renew: "pro-monthly"}); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.tg.BotMessages(buyer.ID)
+	m := msgs[len(msgs)-1]
+	b := m.Buttons()
+	if len(b) != 1 || b[0].Text != "Renew" || b[0].CallbackData != "buy:pro-monthly" {
+		t.Fatalf("buttons = %+v; want Renew with buy:pro-monthly", b)
+	}
+	if _, err := e.tg.Press(buyer, m.MessageID, b[0].CallbackData); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.tg.WaitMessage(waitCtx(t), buyer.ID, m.MessageID, func(s telegramtest.SentMessage) bool {
+		return len(s.Buttons()) > 0 && s.Buttons()[0].URL != ""
+	}); err != nil {
+		t.Fatalf("no checkout link after Renew: %v", err)
+	}
+}
