@@ -159,6 +159,12 @@ type Product struct {
 	// (moderators, guests); DiscordExemptUserIDs keep its roles.
 	TelegramExemptUserIDs []int64  `toml:"telegram_exempt_user_ids"`
 	DiscordExemptUserIDs  []string `toml:"discord_exempt_user_ids"`
+	// AllowPromotionCodes shows Stripe Checkout's promotion code field.
+	// /buy PRODUCT CODE applies a code whether or not it is set.
+	AllowPromotionCodes bool `toml:"allow_promotion_codes"`
+	// TrialDays starts a subscription with that many free days; the
+	// license runs to the trial end and the first paid invoice extends it.
+	TrialDays int `toml:"trial_days"`
 }
 
 // Values of the enumerated keys.
