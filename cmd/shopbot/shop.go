@@ -46,7 +46,7 @@ var (
 )
 
 func (s *shop) CheckoutLink(ctx context.Context, who identity.Identity, productID string) (string, error) {
-	return s.sessions.Link(ctx, who, productID)
+	return s.sessions.Link(ctx, who, productID, "")
 }
 
 func (s *shop) Activate(ctx context.Context, who identity.Identity, key string) (commands.Activation, error) {
