@@ -70,10 +70,6 @@ func TestLinkAppliesPromotionCode(t *testing.T) {
 	m.SetPromotionCodes(stripetest.PromotionCode{ID: "promo_spring", Code: "SPRING", Active: true})
 	s := promoSessions(t, h, m)
 
-	plain, err := s.Link(h.ctx, alice, "deal", "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := s.Link(h.ctx, alice, "deal", "spring"); err != nil {
 		t.Fatalf("Link with code: %v", err)
 	}
@@ -82,24 +78,35 @@ func TestLinkAppliesPromotionCode(t *testing.T) {
 		t.Fatalf("promotion code lookups %+v, want one with code=spring&active=true", lookups)
 	}
 	reqs := m.Requests("/v1/checkout/sessions")
-	if len(reqs) != 2 {
-		t.Fatalf("%d session requests, want 2: an open plain session must not serve a code", len(reqs))
+	if len(reqs) != 1 {
+		t.Fatalf("%d session requests, want 1", len(reqs))
 	}
-	f := reqs[1].Form
+	f := reqs[0].Form
 	if got := f.Get("discounts[0][promotion_code]"); got != "promo_spring" {
 		t.Errorf("discounts[0][promotion_code] = %q, want promo_spring", got)
 	}
 	if _, ok := f["allow_promotion_codes"]; ok {
 		t.Error("allow_promotion_codes sent together with a discount; Stripe refuses both")
 	}
-	// The discounted session is not offered to a plain /buy: that one
-	// still gets the plain session.
-	again, err := s.Link(h.ctx, alice, "deal", "")
-	if err != nil {
+
+	// The discounted session is not handed to a plain /buy, and an open
+	// plain session is not handed to /buy CODE.
+	if _, err := s.Link(h.ctx, alice, "deal", ""); err != nil {
 		t.Fatal(err)
 	}
-	if again != plain || len(m.Requests("/v1/checkout/sessions")) != 2 {
-		t.Fatalf("plain /buy after /buy CODE got %q with %d session requests; want the plain %q reused", again, len(m.Requests("/v1/checkout/sessions")), plain)
+	reqs = m.Requests("/v1/checkout/sessions")
+	if len(reqs) != 2 {
+		t.Fatalf("plain /buy after /buy CODE: %d session requests, want 2 (a new plain session)", len(reqs))
+	}
+	if _, ok := reqs[1].Form["discounts[0][promotion_code]"]; ok {
+		t.Error("plain /buy sent a discount")
+	}
+	if _, err := s.Link(h.ctx, alice, "deal", "SPRING"); err != nil {
+		t.Fatal(err)
+	}
+	reqs = m.Requests("/v1/checkout/sessions")
+	if len(reqs) != 3 || reqs[2].Form.Get("discounts[0][promotion_code]") != "promo_spring" {
+		t.Fatalf("/buy CODE with a plain session open: %d session requests, want a third one with the discount", len(reqs))
 	}
 }
 
