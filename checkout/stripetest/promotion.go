@@ -27,11 +27,15 @@ type PromotionCode struct {
 	PercentOff float64
 }
 
-// SetPromotionCodes makes GET /v1/promotion_codes list these codes.
+// SetPromotionCodes makes GET /v1/promotion_codes list these codes; with
+// none, stripe-mock answers that endpoint again.
 func (m *Mock) SetPromotionCodes(codes ...PromotionCode) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.promos = append([]PromotionCode{}, codes...)
+	m.promos = nil
+	if len(codes) > 0 {
+		m.promos = append([]PromotionCode{}, codes...)
+	}
 }
 
 func (m *Mock) listPromotionCodes(w http.ResponseWriter, q url.Values) {
