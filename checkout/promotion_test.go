@@ -2,7 +2,9 @@ package checkout_test
 
 import (
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -138,5 +140,37 @@ func TestLinkRefusesBadPromotionCodes(t *testing.T) {
 	_, err := s.Link(h.ctx, alice, "deal", "OLD")
 	if errors.Is(err, checkout.ErrPromotionCode) || !errors.Is(err, checkout.ErrStripe) {
 		t.Fatalf("lookup failure: err = %v, want ErrStripe and not ErrPromotionCode", err)
+	}
+}
+
+// TestLinkDiscountRefusedByStripe: a code that exists but that Stripe will
+// not apply to this product (restricted to other products, first orders)
+// is the buyer's code problem, not a payment outage.
+func TestLinkDiscountRefusedByStripe(t *testing.T) {
+	h := newHarness(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/v1/promotion_codes":
+			_, _ = io.WriteString(w, `{"object":"list","has_more":false,"url":"/v1/promotion_codes","data":[`+
+				`{"id":"promo_x","object":"promotion_code","active":true,"code":"ONLYOTHER","coupon":{"id":"co_x","object":"coupon","valid":true}}]}`)
+		default:
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"error":{"type":"invalid_request_error","param":"discounts[0][promotion_code]",`+
+				`"message":"This promotion code cannot be applied to the items in this session."}}`)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	s, err := checkout.NewSessions(checkout.SessionsOptions{
+		Stripe: stripetest.NewClient(srv.URL, "sk_test_123"), Store: h.db, Products: h.products,
+		SuccessURL: "https://shop.example.com/ok", CancelURL: "https://shop.example.com/cancel",
+		Clock: h.clock.Now, Logger: quiet(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Link(h.ctx, alice, "pro", "ONLYOTHER")
+	if !errors.Is(err, checkout.ErrPromotionCode) || errors.Is(err, checkout.ErrStripe) {
+		t.Fatalf("err = %v, want ErrPromotionCode (not ErrStripe)", err)
 	}
 }

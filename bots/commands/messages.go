@@ -347,7 +347,7 @@ func problemText(p Problem) string {
 	case KindNotReplayable:
 		return "That event was already handled successfully; there is nothing to replay."
 	case KindPromotionCode:
-		return "That promotion code is unknown or has expired, so no payment link was made. Check the code, or send /buy with the product alone to pay the full price."
+		return "That promotion code is unknown or has expired, or does not apply to this product, so no payment link was made. Check the code, or send /buy with the product alone to pay the full price."
 	case KindReplayFailed:
 		return "The event failed again. `/failed` shows why; fix the cause, then replay it once more."
 	}
