@@ -20,6 +20,9 @@ var (
 	ErrStripe = errors.New("checkout: Stripe request failed")
 	// ErrInvalidIdentity: the buyer identity is malformed.
 	ErrInvalidIdentity = errors.New("checkout: invalid buyer identity")
+	// ErrPromotionCode: the promotion code given to Link is unknown,
+	// inactive, expired, used up, or does not apply to the product.
+	ErrPromotionCode = errors.New("checkout: promotion code unknown or expired")
 )
 
 // stripeError classifies an error of a stripe-go call. A 429 wraps

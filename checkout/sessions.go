@@ -87,10 +87,18 @@ func NewSessions(opts SessionsOptions) (*Sessions, error) {
 
 // Link returns the Checkout URL where who pays for productID. A session of
 // the same buyer and product that is still open is returned again instead
-// of opening a second one. Errors match ErrUnknownProduct,
-// ErrInvalidIdentity, ErrRateLimited or ErrStripe; the Stripe call honours
-// ctx's deadline.
-func (s *Sessions) Link(ctx context.Context, who identity.Identity, productID string) (string, error) {
+// of opening a second one. A non-empty code is a Stripe promotion code the
+// buyer typed: it is looked up and applied to a new session, or refused
+// with ErrPromotionCode and no session opened. Errors match
+// ErrUnknownProduct, ErrInvalidIdentity, ErrPromotionCode, ErrRateLimited
+// or ErrStripe; the Stripe calls honour ctx's deadline.
+//
+// Sessions with a code are never reused nor offered for reuse: the open
+// session record has no room for the code, and a plain /buy must not hand
+// out a discounted page, nor /buy CODE a page without the discount. Such
+// sessions are rare and each costs one Stripe call, which the chat's
+// command budget already bounds.
+func (s *Sessions) Link(ctx context.Context, who identity.Identity, productID, code string) (string, error) {
 	p, ok := s.products[productID]
 	if !ok {
 		return "", fmt.Errorf("%w %q", ErrUnknownProduct, productID)
@@ -102,36 +110,53 @@ func (s *Sessions) Link(ctx context.Context, who identity.Identity, productID st
 	defer unlock()
 
 	now := s.now()
-	open, err := s.store.GetOpenSession(ctx, who, p.ID)
-	switch {
-	case err == nil && open.URL != "" && open.ExpiresAt.After(now.Add(reuseMargin)):
-		s.log.Debug("checkout session reused", "identity", who.String(), "product", p.ID, "session", open.SessionID)
-		return open.URL, nil
-	case err != nil && !errors.Is(err, store.ErrNotFound):
-		return "", fmt.Errorf("checkout: read open session: %w", err)
+	var promo string
+	if code != "" {
+		var err error
+		if promo, err = s.promotionCode(ctx, code); err != nil {
+			s.log.Info("promotion code refused", "identity", who.String(), "product", p.ID, "err", err)
+			return "", err
+		}
+	} else {
+		open, err := s.store.GetOpenSession(ctx, who, p.ID)
+		switch {
+		case err == nil && open.URL != "" && open.ExpiresAt.After(now.Add(reuseMargin)):
+			s.log.Debug("checkout session reused", "identity", who.String(), "product", p.ID, "session", open.SessionID)
+			return open.URL, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return "", fmt.Errorf("checkout: read open session: %w", err)
+		}
 	}
 
 	expires := now.Add(SessionTTL).Truncate(time.Second)
-	params := s.sessionParams(who, p, expires)
+	params := s.sessionParams(who, p, expires, promo)
 	params.Context = ctx
 	sess, err := s.stripe.CheckoutSessions.New(params)
 	if err != nil {
-		s.log.Warn("checkout session not created", "identity", who.String(), "product", p.ID, "err", err)
+		s.log.Warn("checkout session not created", "identity", who.String(), "product", p.ID, "promotion_code", promo, "err", err)
+		if promo != "" && refusedDiscount(err) {
+			return "", fmt.Errorf("%w: Stripe refused it for %s: %w", ErrPromotionCode, p.ID, err)
+		}
 		return "", stripeError("create checkout session", err)
 	}
 	if sess.URL == "" {
 		return "", fmt.Errorf("%w: checkout session %s has no URL", ErrStripe, sess.ID)
 	}
-	rec := store.OpenSession{Identity: who, ProductID: p.ID, SessionID: sess.ID, URL: sess.URL, ExpiresAt: expires}
-	if err := s.store.PutOpenSession(ctx, rec); err != nil {
-		// The link works; only its reuse is lost.
-		s.log.Warn("open checkout session not stored", "session", sess.ID, "err", err)
+	if promo == "" {
+		rec := store.OpenSession{Identity: who, ProductID: p.ID, SessionID: sess.ID, URL: sess.URL, ExpiresAt: expires}
+		if err := s.store.PutOpenSession(ctx, rec); err != nil {
+			// The link works; only its reuse is lost.
+			s.log.Warn("open checkout session not stored", "session", sess.ID, "err", err)
+		}
 	}
-	s.log.Info("checkout session created", "identity", who.String(), "product", p.ID, "session", sess.ID, "mode", p.Mode)
+	s.log.Info("checkout session created", "identity", who.String(), "product", p.ID, "session", sess.ID, "mode", p.Mode, "promotion_code", promo)
 	return sess.URL, nil
 }
 
-func (s *Sessions) sessionParams(who identity.Identity, p config.Product, expires time.Time) *stripe.CheckoutSessionParams {
+// sessionParams builds the session of p for who. promo (promo_...) is
+// applied as a discount; without it the page shows the code field when
+// the product allows codes. Stripe refuses both at once.
+func (s *Sessions) sessionParams(who identity.Identity, p config.Product, expires time.Time, promo string) *stripe.CheckoutSessionParams {
 	meta := map[string]string{MetaProduct: p.ID, MetaIdentity: who.String()}
 	mode := p.Mode
 	if mode == "" {
@@ -148,9 +173,18 @@ func (s *Sessions) sessionParams(who identity.Identity, p config.Product, expire
 		SuccessURL: stripe.String(s.successURL),
 		CancelURL:  stripe.String(s.cancelURL),
 	}
+	switch {
+	case promo != "":
+		params.Discounts = []*stripe.CheckoutSessionDiscountParams{{PromotionCode: stripe.String(promo)}}
+	case p.AllowPromotionCodes:
+		params.AllowPromotionCodes = stripe.Bool(true)
+	}
 	if mode == config.ModeSubscription {
 		params.SubscriptionData = &stripe.CheckoutSessionSubscriptionDataParams{
 			Metadata: map[string]string{MetaProduct: p.ID, MetaIdentity: who.String()},
+		}
+		if p.TrialDays > 0 {
+			params.SubscriptionData.TrialPeriodDays = stripe.Int64(int64(p.TrialDays))
 		}
 	} else {
 		// The payment intent carries the metadata too, so a refund or

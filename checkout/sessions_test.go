@@ -34,7 +34,7 @@ func TestLinkSendsSessionParameters(t *testing.T) {
 	m := sharedMock(t)
 	s := newSessions(t, h, m)
 
-	url, err := s.Link(h.ctx, alice, "pro")
+	url, err := s.Link(h.ctx, alice, "pro", "")
 	if err != nil {
 		t.Fatalf("Link: %v", err)
 	}
@@ -75,7 +75,7 @@ func TestLinkSendsSessionParameters(t *testing.T) {
 func TestLinkSubscriptionMetadata(t *testing.T) {
 	h := newHarness(t)
 	m := sharedMock(t)
-	if _, err := newSessions(t, h, m).Link(h.ctx, bob, "sub"); err != nil {
+	if _, err := newSessions(t, h, m).Link(h.ctx, bob, "sub", ""); err != nil {
 		t.Fatalf("Link: %v", err)
 	}
 	f := m.Requests("/v1/checkout/sessions")[0].Form
@@ -95,12 +95,12 @@ func TestLinkReusesOpenSession(t *testing.T) {
 	h := newHarness(t)
 	m := sharedMock(t)
 	s := newSessions(t, h, m)
-	first, err := s.Link(h.ctx, alice, "pro")
+	first, err := s.Link(h.ctx, alice, "pro", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(10 * time.Minute)
-	second, err := s.Link(h.ctx, alice, "pro")
+	second, err := s.Link(h.ctx, alice, "pro", "")
 	if err != nil || second != first {
 		t.Fatalf("second Link = %q, %v; want the same %q", second, err, first)
 	}
@@ -108,11 +108,11 @@ func TestLinkReusesOpenSession(t *testing.T) {
 		t.Fatalf("%d Stripe calls, want 1", n)
 	}
 	// Another product, and the same one after the session expired, open new sessions.
-	if _, err := s.Link(h.ctx, alice, "life"); err != nil {
+	if _, err := s.Link(h.ctx, alice, "life", ""); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(25 * time.Minute)
-	if _, err := s.Link(h.ctx, alice, "pro"); err != nil {
+	if _, err := s.Link(h.ctx, alice, "pro", ""); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(m.Requests("/v1/checkout/sessions")); n != 3 {
@@ -125,24 +125,24 @@ func TestLinkErrors(t *testing.T) {
 	m := sharedMock(t)
 	s := newSessions(t, h, m)
 
-	if _, err := s.Link(h.ctx, alice, "nope"); !errors.Is(err, checkout.ErrUnknownProduct) {
+	if _, err := s.Link(h.ctx, alice, "nope", ""); !errors.Is(err, checkout.ErrUnknownProduct) {
 		t.Errorf("unknown product: %v", err)
 	}
 	m.FailNext("/v1/checkout/sessions", 1, http.StatusTooManyRequests)
-	_, err := s.Link(h.ctx, alice, "pro")
+	_, err := s.Link(h.ctx, alice, "pro", "")
 	var se *stripe.Error
 	if !errors.Is(err, checkout.ErrRateLimited) || !errors.As(err, &se) || se.HTTPStatusCode != 429 {
 		t.Errorf("429: %v", err)
 	}
 	m.FailNext("/v1/checkout/sessions", 1, http.StatusInternalServerError)
-	_, err = s.Link(h.ctx, alice, "pro")
+	_, err = s.Link(h.ctx, alice, "pro", "")
 	if !errors.Is(err, checkout.ErrStripe) || !errors.As(err, &se) || se.Type != stripe.ErrorTypeAPI {
 		t.Errorf("500: %v", err)
 	}
 	if _, err := h.db.GetOpenSession(h.ctx, alice, "pro"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("a failed Link stored an open session: %v", err)
 	}
-	if _, err := s.Link(h.ctx, alice, "pro"); err != nil {
+	if _, err := s.Link(h.ctx, alice, "pro", ""); err != nil {
 		t.Errorf("after faults: %v", err)
 	}
 }
@@ -167,7 +167,7 @@ func TestLinkHonoursDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(h.ctx, 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	_, err = s.Link(ctx, alice, "pro")
+	_, err = s.Link(ctx, alice, "pro", "")
 	if !errors.Is(err, checkout.ErrStripe) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Link = %v, want ErrStripe with the deadline", err)
 	}

@@ -163,6 +163,12 @@ type Product struct {
 	// buyer is reminded; unset means [3, 1], an empty list none. See
 	// Reminders.
 	ReminderDays []int `toml:"reminder_days"`
+	// AllowPromotionCodes shows Stripe Checkout's promotion code field.
+	// /buy PRODUCT CODE applies a code whether or not it is set.
+	AllowPromotionCodes bool `toml:"allow_promotion_codes"`
+	// TrialDays starts a subscription with that many free days; the
+	// license runs to the trial end and the first paid invoice extends it.
+	TrialDays int `toml:"trial_days"`
 }
 
 // Values of the enumerated keys.

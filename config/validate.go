@@ -281,6 +281,7 @@ func (c *Config) validateProducts(p *problems) {
 			p.add(key+".discord_role_ids", "set but discord.token is empty; configure the Discord bot or remove these roles")
 		}
 		validateExempt(p, key, pr)
+		validatePromotion(p, key, pr)
 	}
 }
 
@@ -300,6 +301,23 @@ func validateExempt(p *problems, key string, pr Product) {
 	}
 	if len(pr.DiscordExemptUserIDs) > 0 && len(pr.DiscordRoleIDs) == 0 {
 		p.add(key+".discord_exempt_user_ids", "set but the product has no discord_role_ids; add the roles or remove the exemptions")
+	}
+}
+
+// MaxTrialDays is the longest trial Stripe Checkout accepts
+// (subscription_data.trial_period_days).
+const MaxTrialDays = 730
+
+// validatePromotion checks a product's discounts and trial (issue 13).
+// Kept apart so edits to the checks above merge cleanly.
+// allow_promotion_codes needs no check: /buy PRODUCT CODE applies a code
+// to any product, as Stripe accepts discounts whatever the flag says.
+func validatePromotion(p *problems, key string, pr Product) {
+	switch {
+	case pr.TrialDays < 0 || pr.TrialDays > MaxTrialDays:
+		p.add(key+".trial_days", "%d is out of range; use 1 to %d days, or 0 (the default) for no trial", pr.TrialDays, MaxTrialDays)
+	case pr.TrialDays > 0 && pr.Mode != ModeSubscription:
+		p.add(key+".trial_days", "only applies to mode %q; remove it (a one-time purchase has no trial)", ModeSubscription)
 	}
 }
 

@@ -39,9 +39,31 @@ func (h *Handler) buyButton(p config.Product, private bool) Button {
 	return Button{Label: productName(p), Start: "buy_" + p.ID}
 }
 
-// buy is /buy [product]: the catalog without an argument, else a checkout
-// link button for the product.
-func (h *Handler) buy(ctx context.Context, req Request, id string) Reply {
+// buyCommand is /buy [product [code]], the arguments in that order (the
+// Discord adapter puts its named options in this order, with an empty
+// product when only a code was given).
+func (h *Handler) buyCommand(ctx context.Context, req Request) Reply {
+	var id, code string
+	if len(req.Args) > 0 {
+		id = req.Args[0]
+	}
+	if len(req.Args) > 1 {
+		code = req.Args[1]
+	}
+	if id == "" && code != "" {
+		ids := make([]string, 0, len(h.products))
+		for _, p := range h.products {
+			ids = append(ids, "`"+p.ID+"`")
+		}
+		return Reply{Text: fmt.Sprintf(msgBuyCodeUsage, strings.Join(ids, ", ")), Ephemeral: true}
+	}
+	return h.buy(ctx, req, id, code)
+}
+
+// buy is /buy [product [code]]: the catalog without a product, else a
+// checkout link button for the product, with the promotion code applied
+// when one is given.
+func (h *Handler) buy(ctx context.Context, req Request, id, code string) Reply {
 	if id == "" {
 		return h.catalog(req)
 	}
@@ -54,7 +76,7 @@ func (h *Handler) buy(ctx context.Context, req Request, id string) Reply {
 	if !req.Private {
 		return goPrivate(msgGoPrivateBuy, "buy_"+p.ID)
 	}
-	url, err := h.shop.CheckoutLink(ctx, req.Who, p.ID)
+	url, err := h.shop.CheckoutLink(ctx, req.Who, p.ID, code)
 	if err != nil {
 		return h.fail(ctx, "checkout link", err)
 	}
@@ -62,8 +84,12 @@ func (h *Handler) buy(ctx context.Context, req Request, id string) Reply {
 	if p.Description != "" {
 		intro += " — " + plain(p.Description)
 	}
+	text := fmt.Sprintf(msgBuyIntro, intro)
+	if code != "" {
+		text = fmt.Sprintf(msgCodeApplied, plain(code)) + "\n" + text
+	}
 	return Reply{
-		Text:      fmt.Sprintf(msgBuyIntro, intro),
+		Text:      text,
 		Buttons:   [][]Button{{{Label: fmt.Sprintf(msgPayButton, productName(p)), URL: url}}},
 		Ephemeral: true,
 	}

@@ -208,7 +208,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) Reply {
 	case "start":
 		return h.start(ctx, req)
 	case "buy":
-		return h.buy(ctx, req, firstArg(req.Args))
+		return h.buyCommand(ctx, req)
 	case "activate":
 		return h.activate(ctx, req, strings.Join(req.Args, " "))
 	case "license", "licenses":
@@ -238,7 +238,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) Reply {
 func (h *Handler) Callback(ctx context.Context, req Request, data string) Reply {
 	switch {
 	case strings.HasPrefix(data, dataBuy):
-		return h.buy(ctx, req, strings.TrimPrefix(data, dataBuy))
+		return h.buy(ctx, req, strings.TrimPrefix(data, dataBuy), "")
 	case strings.HasPrefix(data, dataActivate):
 		return h.activate(ctx, req, strings.TrimPrefix(data, dataActivate))
 	}
@@ -250,7 +250,7 @@ func (h *Handler) start(ctx context.Context, req Request) Reply {
 	payload := firstArg(req.Args)
 	switch {
 	case strings.HasPrefix(payload, "buy_"):
-		return h.buy(ctx, req, strings.TrimPrefix(payload, "buy_"))
+		return h.buy(ctx, req, strings.TrimPrefix(payload, "buy_"), "")
 	case payload == "license":
 		return h.licenses(ctx, req)
 	case payload == "activate":

@@ -19,6 +19,7 @@ var (
 	errNotEntitled = errors.New("not entitled")
 	errStripe      = errors.New("stripe: card_error raw detail")
 	errBoom        = errors.New("database exploded: secret detail")
+	errBadCode     = errors.New("promotion code unknown")
 )
 
 type slotsFull struct{ max int }
@@ -36,6 +37,8 @@ func classify(err error) Problem {
 		return Problem{Kind: KindNotEntitled}
 	case errors.Is(err, errStripe):
 		return Problem{Kind: KindPaymentUnavailable}
+	case errors.Is(err, errBadCode):
+		return Problem{Kind: KindPromotionCode}
 	}
 	return Problem{}
 }
@@ -67,7 +70,10 @@ func (s *shop) Calls() []string {
 	return append([]string(nil), s.calls...)
 }
 
-func (s *shop) CheckoutLink(_ context.Context, who identity.Identity, id string) (string, error) {
+func (s *shop) CheckoutLink(_ context.Context, who identity.Identity, id, code string) (string, error) {
+	if code != "" {
+		id += " " + code
+	}
 	s.record("link " + who.String() + " " + id)
 	return s.link, s.linkErr
 }

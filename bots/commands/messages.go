@@ -75,6 +75,9 @@ const (
 	KindNotReplayable
 	// KindReplayFailed: the replayed event failed again.
 	KindReplayFailed
+	// KindPromotionCode: the promotion code given to /buy is unknown,
+	// expired, used up or not valid for the product.
+	KindPromotionCode
 )
 
 // Problem is what Options.Classify reports about an error: its Kind and the
@@ -135,6 +138,7 @@ const (
 	TextRolePermission = "I could not give or remove the Discord role %s: missing Manage Roles permission, or the bot's role is below the product role %s in Server Settings → Roles. Give the bot's role Manage Roles and drag it above every product role."
 	// Discord slash-command option descriptions.
 	OptionProduct    = "The product to buy"
+	OptionPromoCode  = "A promotion code, if you have one"
 	OptionKey        = "Your license key"
 	OptionTargetKey  = "License key, or a user written tg:123 or discord:456"
 	OptionTargetUser = "The Discord user"
@@ -155,6 +159,8 @@ const (
 	msgProductLine     = "• %s — %s"
 	msgBuyIntro        = "%s\nTap the button to pay securely. The link is valid for 30 minutes."
 	msgPayButton       = "Pay for %s"
+	msgCodeApplied     = "Promotion code `%s` applied: the payment page shows the discount."
+	msgBuyCodeUsage    = "Name the product with the code, like `/buy PRODUCT CODE`. Products: %s."
 	msgGoPrivateBuy    = "Checkout links are only sent in our private chat. Tap the button to continue there."
 	msgGoPrivate       = "Please use our private chat for that. Tap the button to open it."
 	msgGoPrivateKey    = "Never post a license key in a group. I removed your message if I could. Send `/activate KEY` in our private chat instead."
@@ -256,6 +262,8 @@ func helpArgs(cmd string, discord bool) string {
 	if discord {
 		// Discord shows slash-command options by name.
 		switch cmd {
+		case "buy":
+			return "[product:] [code:]"
 		case "activate", "transfer", "resethwid":
 			return "key:"
 		case "extend":
@@ -272,6 +280,8 @@ func helpArgs(cmd string, discord bool) string {
 		return ""
 	}
 	switch cmd {
+	case "buy":
+		return "[PRODUCT [CODE]]"
 	case "activate", "transfer", "resethwid":
 		return "KEY"
 	case "extend":
@@ -339,6 +349,8 @@ func problemText(p Problem) string {
 		return "No Stripe event with that id is stored. `/failed` lists the failed ones."
 	case KindNotReplayable:
 		return "That event was already handled successfully; there is nothing to replay."
+	case KindPromotionCode:
+		return "That promotion code is unknown or has expired, or does not apply to this product, so no payment link was made. Check the code, or send /buy with the product alone to pay the full price."
 	case KindReplayFailed:
 		return "The event failed again. `/failed` shows why; fix the cause, then replay it once more."
 	}

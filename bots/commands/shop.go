@@ -15,8 +15,10 @@ import (
 // them into a Problem for the message table.
 type Shop interface {
 	// CheckoutLink returns the payment page for productID, reusing an open
-	// session of who for the same product.
-	CheckoutLink(ctx context.Context, who identity.Identity, productID string) (url string, err error)
+	// session of who for the same product. A non-empty code is a promotion
+	// code the buyer typed: the page carries its discount, or the error is
+	// classified KindPromotionCode when the code cannot be used.
+	CheckoutLink(ctx context.Context, who identity.Identity, productID, code string) (url string, err error)
 	// Activate binds key (raw user input; the core normalises and checks
 	// its shape) to who.
 	Activate(ctx context.Context, who identity.Identity, key string) (Activation, error)

@@ -74,7 +74,7 @@ func (b *Bot) commandOptions(name string) []*discordgo.ApplicationCommandOption 
 	opts := []*discordgo.ApplicationCommandOption{}
 	switch name {
 	case "buy":
-		opts = append(opts, b.productOption(commands.OptionProduct, false))
+		opts = append(opts, b.productOption(commands.OptionProduct, false), str("code", commands.OptionPromoCode, false))
 	case "activate":
 		opts = append(opts, str("key", commands.OptionKey, true))
 	case "transfer":

@@ -20,8 +20,8 @@ func TestCommandsRegisteredForGuild(t *testing.T) {
 			}
 			switch c.Name {
 			case "buy":
-				if len(c.Options) != 1 || c.Options[0].Name != "product" || len(c.Options[0].Choices) != 2 ||
-					c.Options[0].Choices[0].Value != "pro-monthly" {
+				if len(c.Options) != 2 || c.Options[0].Name != "product" || len(c.Options[0].Choices) != 2 ||
+					c.Options[0].Choices[0].Value != "pro-monthly" || c.Options[1].Name != "code" || c.Options[1].Required {
 					t.Errorf("/buy options = %+v", c.Options)
 				}
 			case "activate":
@@ -59,6 +59,26 @@ func TestBuyRepliesWithEphemeralLinkButton(t *testing.T) {
 		}
 		if !hasCall(e.shop.Calls(), "link discord:42 pro-monthly") {
 			t.Errorf("shop calls = %q", e.shop.Calls())
+		}
+	})
+}
+
+// TestBuyWithCode: the code option reaches the shop with its product
+// whatever order the buyer filled the options in, and a code without a
+// product asks for the product instead of making a link.
+func TestBuyWithCode(t *testing.T) {
+	eachMode(t, func(t *testing.T, e *env) {
+		r := e.command(t, buyer, "buy", discordtest.StringOption("code", "SPRING"), discordtest.StringOption("product", "lifetime"))
+		if !hasCall(e.shop.Calls(), "link discord:42 lifetime SPRING") {
+			t.Fatalf("shop calls = %q, want the link with the code", e.shop.Calls())
+		}
+		if !strings.Contains(r.Content, "Promotion code `SPRING` applied") || len(r.Buttons) != 1 {
+			t.Errorf("reply = %q with %d buttons, want the code applied and a pay button", r.Content, len(r.Buttons))
+		}
+		calls := len(e.shop.Calls())
+		r = e.command(t, buyer, "buy", discordtest.StringOption("code", "SPRING"))
+		if !strings.Contains(r.Content, "/buy PRODUCT CODE") || len(e.shop.Calls()) != calls {
+			t.Errorf("code alone: reply %q, shop calls %q; want the usage and no link", r.Content, e.shop.Calls())
 		}
 	})
 }

@@ -55,7 +55,10 @@ func (s *shop) entitle(who identity.Identity, products ...string) {
 	s.entitled[who.String()] = append(s.entitled[who.String()], products...)
 }
 
-func (s *shop) CheckoutLink(_ context.Context, who identity.Identity, id string) (string, error) {
+func (s *shop) CheckoutLink(_ context.Context, who identity.Identity, id, code string) (string, error) {
+	if code != "" {
+		id += " " + code
+	}
 	s.record("link " + who.String() + " " + id)
 	return "https://checkout.example/" + id, nil
 }

@@ -115,6 +115,9 @@ func (b *Bot) planAdmitted(ctx context.Context, i *discordgo.Interaction, req co
 	case discordgo.InteractionApplicationCommand:
 		data := i.ApplicationCommandData()
 		req.Command, req.Args = strings.ToLower(data.Name), optionArgs(data.Options)
+		if req.Command == "buy" {
+			req.Args = buyArgs(data.Options)
+		}
 		// Arguments are not logged: they may be license keys.
 		b.log.Info("discord command", "command", req.Command, "identity", req.Who.String(), "admin", req.Admin)
 		if b.quick(req) {
@@ -177,6 +180,32 @@ func optionArgs(opts []*discordgo.ApplicationCommandInteractionDataOption) []str
 		}
 	}
 	return args
+}
+
+// buyArgs orders /buy's options as commands reads them: product, then
+// code; an empty product holds the place when only a code was given.
+// Discord sends options in the order they were filled in.
+func buyArgs(opts []*discordgo.ApplicationCommandInteractionDataOption) []string {
+	var product, code string
+	for _, o := range opts {
+		if o == nil {
+			continue
+		}
+		s, _ := o.Value.(string)
+		switch o.Name {
+		case "product":
+			product = strings.TrimSpace(s)
+		case "code":
+			code = strings.TrimSpace(s)
+		}
+	}
+	switch {
+	case code != "":
+		return []string{product, code}
+	case product != "":
+		return []string{product}
+	}
+	return nil
 }
 
 func interactionUser(i *discordgo.Interaction) *discordgo.User {

@@ -42,7 +42,10 @@ func (s *shop) Calls() []string {
 	return append([]string(nil), s.calls...)
 }
 
-func (s *shop) CheckoutLink(_ context.Context, who identity.Identity, id string) (string, error) {
+func (s *shop) CheckoutLink(_ context.Context, who identity.Identity, id, code string) (string, error) {
+	if code != "" {
+		id += " " + code
+	}
 	s.record("link " + who.String() + " " + id)
 	return "https://checkout.example/" + id, nil
 }

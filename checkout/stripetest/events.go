@@ -38,8 +38,12 @@ type EventParams struct {
 	PriceID         string
 	// Status of a subscription (default "active").
 	Status string
-	// PeriodEnd of a subscription or invoice (default Created + 30 days).
+	// PeriodEnd of a subscription or invoice (default TrialEnd when set,
+	// else Created + 30 days).
 	PeriodEnd time.Time
+	// TrialEnd, when set, is the subscription's trial_end (trial_start is
+	// Created); Status then defaults to "trialing".
+	TrialEnd time.Time
 	// Amount and AmountRefunded of a charge (default 2000 and 2000).
 	Amount         int64
 	AmountRefunded int64
@@ -63,9 +67,15 @@ func (p EventParams) withDefaults() EventParams {
 	}
 	if p.Status == "" {
 		p.Status = "active"
+		if !p.TrialEnd.IsZero() {
+			p.Status = "trialing"
+		}
 	}
 	if p.PeriodEnd.IsZero() {
 		p.PeriodEnd = p.Created.Add(30 * 24 * time.Hour)
+		if !p.TrialEnd.IsZero() {
+			p.PeriodEnd = p.TrialEnd
+		}
 	}
 	if p.Amount == 0 {
 		p.Amount = 2000
@@ -184,6 +194,13 @@ func Subscription(p EventParams) map[string]any {
 		sub["canceled_at"] = p.Created.Unix()
 		sub["ended_at"] = p.Created.Unix()
 	}
+	sub["trial_start"], sub["trial_end"] = nil, nil
+	if !p.TrialEnd.IsZero() {
+		sub["trial_start"], sub["trial_end"] = p.Created.Unix(), p.TrialEnd.Unix()
+		if p.Status == "trialing" {
+			sub["current_period_start"] = p.Created.Unix()
+		}
+	}
 	return sub
 }
 
@@ -227,6 +244,24 @@ func Invoice(p EventParams, paid bool) map[string]any {
 				"subscription": nullable(p.SubscriptionID), "type": "subscription",
 			}}},
 	}
+}
+
+// TrialInvoicePaid is the invoice.paid Stripe sends when a subscription
+// starts with a trial: nothing due, for the trial period (Created to
+// TrialEnd).
+func TrialInvoicePaid(p EventParams) []byte {
+	p = p.withDefaults()
+	end := p.TrialEnd
+	if end.IsZero() {
+		end = p.PeriodEnd
+	}
+	in := Invoice(p, true)
+	in["amount_due"], in["amount_paid"], in["amount_remaining"] = 0, 0, 0
+	in["billing_reason"], in["period_start"], in["period_end"] = "subscription_create", p.Created.Unix(), p.Created.Unix()
+	line := in["lines"].(map[string]any)["data"].([]any)[0].(map[string]any)
+	line["amount"] = 0
+	line["period"] = map[string]any{"start": p.Created.Unix(), "end": end.Unix()}
+	return Event("invoice.paid", p, in)
 }
 
 // InvoicePaid and InvoicePaymentFailed are the invoice events.

@@ -54,6 +54,8 @@ type Mock struct {
 	hasList  bool
 	// lists are other list endpoints served from objects (lists.go).
 	lists map[string][]json.RawMessage
+	// promos, when not nil, answer GET /v1/promotion_codes (promotion.go).
+	promos []PromotionCode
 }
 
 // NewMock starts stripe-mock. It panics if the embedded spec cannot be
@@ -103,7 +105,7 @@ func NewClient(baseURL, key string) *client.API {
 func (m *Mock) Reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.requests, m.faults, m.events, m.hasList, m.lists = nil, nil, nil, false, nil
+	m.requests, m.faults, m.events, m.hasList, m.lists, m.promos = nil, nil, nil, false, nil, nil
 }
 
 // Requests returns the recorded requests whose path is path ("" for all).
@@ -161,6 +163,7 @@ func (m *Mock) serve(w http.ResponseWriter, r *http.Request) {
 	listEvents := m.hasList && r.Method == http.MethodGet && r.URL.Path == "/v1/events"
 	objects, listObjects := m.lists[r.URL.Path]
 	listObjects = listObjects && r.Method == http.MethodGet
+	listPromos := m.promos != nil && r.Method == http.MethodGet && r.URL.Path == "/v1/promotion_codes"
 	m.mu.Unlock()
 	switch {
 	case hit != nil:
@@ -169,6 +172,8 @@ func (m *Mock) serve(w http.ResponseWriter, r *http.Request) {
 		m.listEvents(w, form)
 	case listObjects:
 		writePage(w, r.URL.Path, objects, form)
+	case listPromos:
+		m.listPromotionCodes(w, form)
 	default:
 		m.stub.ServeHTTP(w, r)
 	}

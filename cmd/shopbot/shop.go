@@ -45,8 +45,8 @@ var (
 	_ commands.Account = (*shop)(nil)
 )
 
-func (s *shop) CheckoutLink(ctx context.Context, who identity.Identity, productID string) (string, error) {
-	return s.sessions.Link(ctx, who, productID)
+func (s *shop) CheckoutLink(ctx context.Context, who identity.Identity, productID, code string) (string, error) {
+	return s.sessions.Link(ctx, who, productID, code)
 }
 
 func (s *shop) Activate(ctx context.Context, who identity.Identity, key string) (commands.Activation, error) {
@@ -382,6 +382,7 @@ func classify(err error) commands.Problem {
 		{checkout.ErrNotReplayable, commands.KindNotReplayable},
 		{checkout.ErrReplayFailed, commands.KindReplayFailed},
 		{checkout.ErrUnknownProduct, commands.KindUnknownProduct},
+		{checkout.ErrPromotionCode, commands.KindPromotionCode},
 		{checkout.ErrRateLimited, commands.KindRateLimited},
 		{checkout.ErrStripe, commands.KindPaymentUnavailable},
 	}

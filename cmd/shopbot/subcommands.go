@@ -257,7 +257,7 @@ type offlineShop struct{}
 
 var errOffline = errors.New("the shop is not running")
 
-func (offlineShop) CheckoutLink(context.Context, identity.Identity, string) (string, error) {
+func (offlineShop) CheckoutLink(context.Context, identity.Identity, string, string) (string, error) {
 	return "", errOffline
 }
 func (offlineShop) Activate(context.Context, identity.Identity, string) (commands.Activation, error) {
