@@ -123,6 +123,10 @@ type AuthForge struct {
 	SessionTTL        Duration `toml:"session_ttl"`
 	Refresh           string   `toml:"refresh"` // lazy | eager
 	HeartbeatInterval Duration `toml:"heartbeat_interval"`
+	// AcceptOutsideKeys lets /activate import keys the seller made outside
+	// shopbot (AuthForge dashboard, another shop), matched to a product by
+	// the product's OutsideKeyLabels. Default false.
+	AcceptOutsideKeys bool `toml:"accept_outside_keys"`
 }
 
 type Telegram struct {
@@ -159,6 +163,11 @@ type Product struct {
 	// (moderators, guests); DiscordExemptUserIDs keep its roles.
 	TelegramExemptUserIDs []int64  `toml:"telegram_exempt_user_ids"`
 	DiscordExemptUserIDs  []string `toml:"discord_exempt_user_ids"`
+	// OutsideKeyLabels are path.Match glob patterns of AuthForge labels: an
+	// outside key whose label matches one is imported as this product
+	// (authforge.accept_outside_keys). The first product in config order
+	// whose pattern matches wins.
+	OutsideKeyLabels []string `toml:"outside_key_labels"`
 }
 
 // Values of the enumerated keys.
