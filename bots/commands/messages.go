@@ -75,6 +75,9 @@ const (
 	KindNotReplayable
 	// KindReplayFailed: the replayed event failed again.
 	KindReplayFailed
+	// KindNoOutsideProduct: a key of the shop's app made outside the shop
+	// whose label matches no product sold here.
+	KindNoOutsideProduct
 )
 
 // Problem is what Options.Classify reports about an error: its Kind and the
@@ -293,6 +296,8 @@ func problemText(p Problem) string {
 		return "That doesn't look like a license key. Copy the whole key, for example `ABCD-EFGH-IJKL-MNOP`."
 	case KindUnknownKey:
 		return "This key was not issued by this shop. Please check it and try again."
+	case KindNoOutsideProduct:
+		return "This key was not sold through this shop, and it does not match any product here, so I cannot activate it. Please contact the seller."
 	case KindInvalidKey:
 		return "This license key is not valid. Please check it and try again."
 	case KindExpired:
