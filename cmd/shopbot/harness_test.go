@@ -62,13 +62,13 @@ type world struct {
 	productExtra string
 	// authforgeExtra is added to the [authforge] table.
 	authforgeExtra string
-	addr         string
-	stop         context.CancelFunc
-	done         chan int
-	logs         *testlog.Buffer
-	buyer        telegramtest.User
-	admin        telegramtest.User
-	lastMsg      map[int64]int
+	addr           string
+	stop           context.CancelFunc
+	done           chan int
+	logs           *testlog.Buffer
+	buyer          telegramtest.User
+	admin          telegramtest.User
+	lastMsg        map[int64]int
 	// storeOpened, when set, is given the shop's store at each start.
 	storeOpened func(*store.DB)
 }
