@@ -21,6 +21,10 @@ func outsideProducts() []config.Product {
 	return ps
 }
 
+// siblingApp is another app of the fake's AuthForge account: the Developer
+// API reads its keys (200, with its appId), validate refuses them.
+const siblingApp = "app_sibling"
+
 func acceptOutside(limit int) func(*Options) {
 	return func(o *Options) {
 		o.Products = outsideProducts()
@@ -104,6 +108,7 @@ func TestOutsideKeyRefusals(t *testing.T) {
 	noProduct := h.fake.SeedLicense(authforgetest.License{Label: "gift-1"})
 	revoked := h.fake.SeedLicense(authforgetest.License{Label: "pro-2", Status: "revoked"})
 	expired := h.fake.SeedLicense(authforgetest.License{Label: "pro-3", ExpiresAt: &past})
+	sibling := h.fake.SeedLicense(authforgetest.License{AppID: siblingApp, Label: "pro-5"})
 
 	cases := []struct {
 		name string
@@ -111,6 +116,7 @@ func TestOutsideKeyRefusals(t *testing.T) {
 		want error
 	}{
 		{"foreign app", foreign.Key, ErrUnknownKey},
+		{"another app of the account", sibling.Key, ErrUnknownKey},
 		{"no such key", "ABCD-EFGH-JKLM-NPQR", ErrUnknownKey},
 		{"label matches no product", noProduct.Key, ErrNoOutsideProduct},
 		{"revoked", revoked.Key, ErrRevoked},
@@ -133,6 +139,16 @@ func TestOutsideKeyRefusals(t *testing.T) {
 		t.Errorf("%d admin alerts for refused buyer keys, want 0", n)
 	}
 
+	// A wrong api_key (401) is the seller's problem: the buyer is told
+	// to try later and the admins are alerted.
+	h.fake.FailNext("GET /v1/licenses/", 1, 401, "unauthorized")
+	if _, err := h.svc.Activate(h.ctx, alice, noProduct.Key); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("401: err = %v, want ErrUnavailable", err)
+	}
+	if n := h.rec.alertCount(); n != 1 {
+		t.Errorf("%d admin alerts after a 401, want 1", n)
+	}
+
 	// A key whose slots are all bound elsewhere fails validate: nothing is
 	// imported, so no one owns it by trying.
 	full := h.fake.SeedLicense(authforgetest.License{Label: "pro-4", HWIDList: []string{"tg:999"}})
@@ -144,8 +160,8 @@ func TestOutsideKeyRefusals(t *testing.T) {
 	if got := h.validateCalls(); got != 1 {
 		t.Errorf("%d validate calls, want 1 (only the slots-full key reached validate)", got)
 	}
-	if got := h.getCalls(); got != len(cases)+2 {
-		t.Errorf("%d lookups, want %d", got, len(cases)+2)
+	if got := h.getCalls(); got != len(cases)+3 {
+		t.Errorf("%d lookups, want %d", got, len(cases)+3)
 	}
 }
 
