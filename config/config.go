@@ -123,6 +123,10 @@ type AuthForge struct {
 	SessionTTL        Duration `toml:"session_ttl"`
 	Refresh           string   `toml:"refresh"` // lazy | eager
 	HeartbeatInterval Duration `toml:"heartbeat_interval"`
+	// AcceptOutsideKeys lets /activate import keys the seller made outside
+	// shopbot (AuthForge dashboard, another shop), matched to a product by
+	// the product's OutsideKeyLabels. Default false.
+	AcceptOutsideKeys bool `toml:"accept_outside_keys"`
 }
 
 type Telegram struct {
@@ -169,6 +173,11 @@ type Product struct {
 	// TrialDays starts a subscription with that many free days; the
 	// license runs to the trial end and the first paid invoice extends it.
 	TrialDays int `toml:"trial_days"`
+	// OutsideKeyLabels are path.Match glob patterns of AuthForge labels: an
+	// outside key whose label matches one is imported as this product
+	// (authforge.accept_outside_keys). The first product in config order
+	// whose pattern matches wins.
+	OutsideKeyLabels []string `toml:"outside_key_labels"`
 }
 
 // Values of the enumerated keys.

@@ -56,6 +56,7 @@ func (c *Config) Validate() error {
 	c.validateTelegram(&p)
 	c.validateDiscord(&p)
 	c.validateProducts(&p)
+	c.validateOutsideKeys(&p)
 	c.validateGatedCommands(&p)
 	c.validateLimits(&p)
 	c.validateBackups(&p)

@@ -31,6 +31,8 @@ type Activation struct {
 // Order of checks: shape (ErrMalformedKey, no network, not counted against
 // the rate limit), per-identity rate limit (*RateLimitError, counted for
 // every later outcome), the key must be one this shop issued (ErrUnknownKey)
+// — or, with Options.AcceptOutsideKeys, an active key of the app found with
+// the Developer API whose label matches a product (see outsideLicense) —
 // and not revoked or expired locally, then AuthForge validate. AuthForge
 // refusals map to ErrInvalidKey, ErrExpired, ErrRevoked, *SlotsFullError,
 // ErrBlocked, ErrNoCredits, ErrRateLimited or ErrUnavailable; nothing is
@@ -60,15 +62,23 @@ func (s *Service) activateKey(ctx context.Context, who identity.Identity, key st
 	unlock := s.keyLocks.Lock(key)
 	defer unlock()
 
+	now := s.now()
 	lic, err := s.store.GetLicense(ctx, key)
-	if errors.Is(err, store.ErrNotFound) {
+	imported := false
+	switch {
+	case errors.Is(err, store.ErrNotFound) && s.acceptOutside:
+		// Not stored yet: it is written only after AuthForge's signed
+		// answer verified, like every other activation.
+		if lic, err = s.outsideLicense(ctx, who, key, now); err != nil {
+			return Activation{}, err
+		}
+		imported = true
+	case errors.Is(err, store.ErrNotFound):
 		s.log.Info("activation of unknown key", "identity", who.String(), "key", authforge.MaskKey(key))
 		return Activation{}, ErrUnknownKey
-	}
-	if err != nil {
+	case err != nil:
 		return Activation{}, fmt.Errorf("licensing: activate: read license: %w", err)
 	}
-	now := s.now()
 	switch {
 	case lic.Status == store.LicenseRevoked:
 		return Activation{}, ErrRevoked
@@ -97,6 +107,11 @@ func (s *Service) activateKey(ctx context.Context, who identity.Identity, key st
 		return Activation{}, mapped
 	}
 	s.count(ctx, metaValidations, &s.validations)
+	if imported {
+		if err := s.importLicense(ctx, who, lic); err != nil {
+			return Activation{}, err
+		}
+	}
 
 	act := activationRecord(who, lic, sess, now, previous)
 	if err := s.store.PutActivation(ctx, act); err != nil {

@@ -16,6 +16,9 @@ var (
 	ErrTooManyAttempts = errors.New("licensing: too many activation attempts")
 	// ErrUnknownKey: a well-formed key that this shop never issued.
 	ErrUnknownKey = errors.New("licensing: not a key from this shop")
+	// ErrNoOutsideProduct: an outside key of this app (accept_outside_keys)
+	// whose AuthForge label matches no product's outside_key_labels.
+	ErrNoOutsideProduct = errors.New("licensing: outside key matches no product")
 	// ErrInvalidKey: AuthForge does not know the key.
 	ErrInvalidKey = errors.New("licensing: invalid license key")
 	// ErrExpired: the license has expired.

@@ -186,7 +186,7 @@ func (h *harness) startFake() {
 	// The lazy gate heartbeats sessions shortly after they end; the grace
 	// lets such a heartbeat renew the session instead of forcing a new
 	// validation.
-	h.fake = authforgetest.New(authforgetest.Options{Now: h.clock.Now, HeartbeatGrace: 24 * time.Hour})
+	h.fake = authforgetest.New(authforgetest.Options{Now: h.clock.Now, HeartbeatGrace: 24 * time.Hour, AccountApps: []string{siblingApp}})
 	h.t.Cleanup(h.fake.Close)
 	o := h.fake.Options()
 	af, err := authforge.New(authforge.Config{

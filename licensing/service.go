@@ -74,6 +74,10 @@ type Options struct {
 	// TransferLimit self-service moves per key in TransferWindow (2, 720h).
 	TransferLimit  int
 	TransferWindow time.Duration
+	// AcceptOutsideKeys imports keys of the app that shopbot did not issue
+	// (config authforge.accept_outside_keys), matched to a product by its
+	// OutsideKeyLabels.
+	AcceptOutsideKeys bool
 }
 
 // Service is the licensing core. It is safe for concurrent use.
@@ -81,11 +85,16 @@ type Service struct {
 	store    *store.DB
 	af       *authforge.Client
 	products map[string]config.Product
+	// outside holds, in config order, the products outside keys may be
+	// imported as; nil unless Options.AcceptOutsideKeys.
+	outside  []config.Product
 	ttl      time.Duration
 	refresh  string
 	notifier Notifier
 	now      func() time.Time
 	log      *slog.Logger
+
+	acceptOutside bool
 
 	limiter *limiter
 	cache   *cache
@@ -141,7 +150,11 @@ func New(opts Options) (*Service, error) {
 			return nil, fmt.Errorf("licensing: product %q configured twice", p.ID)
 		}
 		s.products[p.ID] = p
+		if opts.AcceptOutsideKeys && len(p.OutsideKeyLabels) > 0 {
+			s.outside = append(s.outside, p)
+		}
 	}
+	s.acceptOutside = opts.AcceptOutsideKeys
 	if s.ttl == 0 {
 		s.ttl = DefaultSessionTTL
 	}

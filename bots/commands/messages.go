@@ -78,6 +78,9 @@ const (
 	// KindPromotionCode: the promotion code given to /buy is unknown,
 	// expired, used up or not valid for the product.
 	KindPromotionCode
+	// KindNoOutsideProduct: a key of the shop's app made outside the shop
+	// whose label matches no product sold here.
+	KindNoOutsideProduct
 )
 
 // Problem is what Options.Classify reports about an error: its Kind and the
@@ -306,6 +309,8 @@ func problemText(p Problem) string {
 		return "That doesn't look like a license key. Copy the whole key, for example `ABCD-EFGH-IJKL-MNOP`."
 	case KindUnknownKey:
 		return "This key was not issued by this shop. Please check it and try again."
+	case KindNoOutsideProduct:
+		return "This key was not sold through this shop, and it does not match any product here, so I cannot activate it. Please contact the seller."
 	case KindInvalidKey:
 		return "This license key is not valid. Please check it and try again."
 	case KindExpired:

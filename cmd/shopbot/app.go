@@ -118,6 +118,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		ActivationWindow: cfg.Limits.ActivationWindow.Duration,
 		TransferLimit:    cfg.Limits.TransfersPerWindow,
 		TransferWindow:   cfg.Limits.TransferWindow.Duration,
+
+		AcceptOutsideKeys: cfg.AuthForge.AcceptOutsideKeys,
 	})
 	if err != nil {
 		return nil, err

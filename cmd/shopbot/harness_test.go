@@ -60,13 +60,15 @@ type world struct {
 	telegramExtra string
 	// productExtra is added to the "pro" product's table.
 	productExtra string
-	addr         string
-	stop         context.CancelFunc
-	done         chan int
-	logs         *testlog.Buffer
-	buyer        telegramtest.User
-	admin        telegramtest.User
-	lastMsg      map[int64]int
+	// authforgeExtra is added to the [authforge] table.
+	authforgeExtra string
+	addr           string
+	stop           context.CancelFunc
+	done           chan int
+	logs           *testlog.Buffer
+	buyer          telegramtest.User
+	admin          telegramtest.User
+	lastMsg        map[int64]int
 	// storeOpened, when set, is given the shop's store at each start.
 	storeOpened func(*store.DB)
 }
@@ -119,6 +121,7 @@ api_key = "${AUTHFORGE_API_KEY}"
 public_keys = [%q]
 auth_url = %q
 api_url = %q
+%s
 
 [telegram]
 token = "${TELEGRAM_TOKEN}"
@@ -142,7 +145,7 @@ reply = %q
 
 [limits]
 %s%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.storeExtra, w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
-		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles()+w.productExtra, testGatedReply, w.limits, w.extra)
+		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.authforgeExtra, w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles()+w.productExtra, testGatedReply, w.limits, w.extra)
 }
 
 // Discord test fixtures: the product's role and the admin.

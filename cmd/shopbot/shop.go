@@ -359,6 +359,7 @@ func classify(err error) commands.Problem {
 	}{
 		{licensing.ErrMalformedKey, commands.KindMalformedKey},
 		{licensing.ErrUnknownKey, commands.KindUnknownKey},
+		{licensing.ErrNoOutsideProduct, commands.KindNoOutsideProduct},
 		{licensing.ErrInvalidKey, commands.KindInvalidKey},
 		{licensing.ErrExpired, commands.KindExpired},
 		{licensing.ErrRevoked, commands.KindRevoked},

@@ -70,6 +70,9 @@ type Client struct {
 	now       func() time.Time
 }
 
+// AppID is the app whose keys the client validates and manages.
+func (c *Client) AppID() string { return c.appID }
+
 // New checks cfg, fills in the defaults and returns a Client.
 func New(cfg Config) (*Client, error) {
 	if strings.TrimSpace(cfg.AppID) == "" {

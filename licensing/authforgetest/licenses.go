@@ -308,11 +308,12 @@ func parseCursor(c string, n int) (int, error) {
 	return i, nil
 }
 
-// license looks up the {key} of the request; it answers 404 itself.
+// license looks up the {key} of the request (a license of this app or of
+// one of Options.AccountApps); it answers 404 itself.
 // Called with s.mu held.
 func (s *Server) license(w http.ResponseWriter, r *http.Request) *License {
 	l := s.licenses[r.PathValue("key")]
-	if l == nil || l.AppID != s.opts.AppID {
+	if l == nil || (l.AppID != s.opts.AppID && !slices.Contains(s.opts.AccountApps, l.AppID)) {
 		writeError(w, http.StatusNotFound, "not_found", "license not found")
 		return nil
 	}

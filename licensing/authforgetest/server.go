@@ -32,6 +32,11 @@ type Options struct {
 	// still renew it; 0 means none: the heartbeat answers session_expired
 	// and the caller must validate again (one credit).
 	HeartbeatGrace time.Duration
+	// AccountApps are other apps of the same AuthForge account: the
+	// Developer API key reads and updates their licenses too (GET answers
+	// 200 with their appId), while validate with this app's credentials
+	// refuses them. Empty: another app's key is 404, as for a stranger's.
+	AccountApps []string
 }
 
 // Server is the fake AuthForge. Its methods are safe for concurrent use.

@@ -143,3 +143,30 @@ func TestFaults(t *testing.T) {
 	s.SetUnlimitedCredits()
 	s.SetLatency(0)
 }
+
+// TestWireOtherAppKeys: the Developer API hides another app's key (404)
+// unless that app belongs to the same account (AccountApps), and validate
+// never accepts it with this app's credentials.
+func TestWireOtherAppKeys(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		opts := Options{}
+		if shared {
+			opts.AccountApps = []string{"app_sibling"}
+		}
+		s := New(opts)
+		lic := s.SeedLicense(License{AppID: "app_sibling", Label: "x"})
+		o := s.Options()
+		status, _, out := call(t, s, "GET", "/v1/licenses/"+lic.Key, o.APIKey, nil)
+		switch {
+		case !shared && (status != 404 || out["error"] != "not_found"):
+			t.Errorf("GET another app's key = %d %v, want 404 not_found", status, out)
+		case shared && (status != 200 || out["appId"] != "app_sibling" || out["label"] != "x"):
+			t.Errorf("GET a sibling app's key = %d %v, want 200 with its appId", status, out)
+		}
+		req := map[string]any{"appId": o.AppID, "appSecret": o.AppSecret, "licenseKey": lic.Key, "hwid": "tg:1", "nonce": "n1"}
+		if status, _, out := call(t, s, "POST", "/auth/validate", "", req); status == 200 && out["status"] == "ok" {
+			t.Errorf("validate accepted another app's key (shared %v): %v", shared, out)
+		}
+		s.Close()
+	}
+}
