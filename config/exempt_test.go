@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -13,11 +12,7 @@ func TestValidateExempt(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("valid exemptions refused: %v", err)
 	}
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string
-	}{
+	tests := []problemCase{
 		{"telegram id not positive", func(c *Config) { c.Products[0].TelegramExemptUserIDs = []int64{-5} },
 			"products[0].telegram_exempt_user_ids[0]: -5 is not a Telegram user id"},
 		{"telegram without chats", func(c *Config) { c.Products[1].TelegramExemptUserIDs = []int64{5} },
@@ -27,14 +22,5 @@ func TestValidateExempt(t *testing.T) {
 		{"discord without roles", func(c *Config) { c.Products[1].DiscordExemptUserIDs = []string{"523456789012345678"} },
 			"products[1].discord_exempt_user_ids: set but the product has no discord_role_ids"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := validConfig()
-			tt.mutate(&c)
-			err := c.Validate()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate() = %v, want a problem %q", err, tt.want)
-			}
-		})
-	}
+	checkProblems(t, tests)
 }

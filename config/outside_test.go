@@ -16,11 +16,7 @@ func TestValidateOutsideKeys(t *testing.T) {
 		t.Fatalf("valid outside keys refused: %v", err)
 	}
 	enabled := func(c *Config) { c.AuthForge.AcceptOutsideKeys = true }
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string
-	}{
+	tests := []problemCase{
 		{"bad glob", func(c *Config) { enabled(c); c.Products[0].OutsideKeyLabels = []string{"pro-[a"} },
 			`products[0].outside_key_labels[0]: "pro-[a" is not a glob pattern`},
 		{"empty pattern", func(c *Config) { enabled(c); c.Products[1].OutsideKeyLabels = []string{"x", " "} },
@@ -32,14 +28,5 @@ func TestValidateOutsideKeys(t *testing.T) {
 		{"enabled without patterns", enabled,
 			"authforge.accept_outside_keys: true but no product has outside_key_labels"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := validConfig()
-			tt.mutate(&c)
-			err := c.Validate()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate() = %v, want a problem %q", err, tt.want)
-			}
-		})
-	}
+	checkProblems(t, tests)
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"strings"
 	"testing"
 )
 
@@ -30,26 +29,13 @@ func TestValidatePromotion(t *testing.T) {
 	if sub < 0 || pay < 0 {
 		t.Fatalf("validConfig needs a payment and a subscription product, has %+v", c.Products)
 	}
-	tests := []struct {
-		name   string
-		mutate func(*Config)
-		want   string
-	}{
+	tests := []problemCase{
 		{"trial on a one-time product", func(c *Config) { c.Products[pay].TrialDays = 7 },
 			"trial_days: only applies to mode \"subscription\""},
 		{"negative trial", func(c *Config) { c.Products[sub].TrialDays = -1 }, "trial_days: -1 is out of range"},
 		{"trial too long", func(c *Config) { c.Products[sub].TrialDays = MaxTrialDays + 1 }, "trial_days: 731 is out of range"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := validConfig()
-			tt.mutate(&c)
-			err := c.Validate()
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Validate() = %v, want a problem %q", err, tt.want)
-			}
-		})
-	}
+	checkProblems(t, tests)
 }
 
 // TestExampleShowsPromotion keeps the two keys documented in the example.

@@ -17,6 +17,29 @@ const (
 
 // validConfig is a complete configuration that passes Validate; each test
 // case breaks one rule of it.
+// problemCase is a change to a valid config and a problem Validate must
+// then report (a substring of its text).
+type problemCase struct {
+	name   string
+	mutate func(*Config)
+	want   string
+}
+
+// checkProblems runs each case against validConfig.
+func checkProblems(t *testing.T, cases []problemCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.mutate(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Validate() = %v, want a problem %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func validConfig() Config {
 	c := Default()
 	c.Server.PublicURL = "https://shop.example.com"
