@@ -64,8 +64,8 @@ func cmdBackup(ctx context.Context, args []string, env lookupEnv, stdout, stderr
 	if *out == "" {
 		return usageError{errors.New("-o FILE is required")}
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(path, env)
 	if err != nil {

@@ -133,8 +133,8 @@ func cmdDemo(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		}
 		return usageError{err}
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	log := newLogger(stderr, env, config.Default().Log)
 

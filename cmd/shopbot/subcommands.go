@@ -27,8 +27,8 @@ func cmdRun(ctx context.Context, args []string, env lookupEnv, stdout, stderr io
 	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	if err := noArgs(fs); err != nil {
+		return err
 	}
 	cfg, err := loadConfig(path, env)
 	if err != nil {
