@@ -136,6 +136,9 @@ const (
 	// TextAccessRemovedAlert is the admin feed line of one removal: who,
 	// from where, why.
 	TextAccessRemovedAlert = "Removed %s from %s: %s."
+	// TextAccessRemovedMore ends an alert that lists only the first
+	// removals; %d is how many more there were.
+	TextAccessRemovedMore = "…and %d more removals (see /audit)."
 	// TextRolePermission is the admin alert when Discord refused a role
 	// change (error 50013); both %s are the role id.
 	TextRolePermission = "I could not give or remove the Discord role %s: missing Manage Roles permission, or the bot's role is below the product role %s in Server Settings → Roles. Give the bot's role Manage Roles and drag it above every product role."

@@ -51,10 +51,13 @@ type hooks struct {
 
 // Intervals of the background loops.
 const (
-	sweepInterval   = 5 * time.Minute
-	catchUpInterval = 15 * time.Minute
-	shutdownTimeout = 10 * time.Second
-	storeLock       = 3 * time.Second
+	sweepInterval = 5 * time.Minute
+	// removalFeedEvery spaces the admins' alerts about access removed
+	// without a license: a raid of joins makes one alert a minute.
+	removalFeedEvery = time.Minute
+	catchUpInterval  = 15 * time.Minute
+	shutdownTimeout  = 10 * time.Second
+	storeLock        = 3 * time.Second
 )
 
 // app is the wired shop: one of each part, built in dependency order by
@@ -72,12 +75,15 @@ type app struct {
 	dc     *discord.Bot
 	mux    *http.ServeMux
 	hooks  hooks
+	// removals gathers the admin feed's lines about access removed
+	// without a license (gate.go).
+	removals *removalFeed
 }
 
 // newApp builds everything; nothing receives input until run. On error what
 // was opened is closed again.
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (_ *app, err error) {
-	a := &app{cfg: cfg, log: log, router: notify.NewRouter(), mux: http.NewServeMux(), hooks: h}
+	a := &app{cfg: cfg, log: log, router: notify.NewRouter(), mux: http.NewServeMux(), hooks: h, removals: newRemovalFeed()}
 	if h.now == nil {
 		a.hooks.now = time.Now
 	}
@@ -356,6 +362,7 @@ func (a *app) run(ctx context.Context) error {
 		work.Go(func() { a.runBackups(workCtx) })
 	}
 	work.Go(func() { a.runMemberSweep(workCtx, sweepInterval) })
+	work.Go(func() { a.runRemovalFeed(workCtx, removalFeedEvery) })
 	if a.lic.RefreshMode() == licensing.RefreshEager {
 		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
 	}

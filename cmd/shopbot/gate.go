@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/shopbot/shopbot/bots/commands"
@@ -19,8 +21,10 @@ import (
 // periodic sweep re-checks; the next tick continues after them.
 const memberSweepBatch = 500
 
-// accessRemoved audits and counts one removal and puts one line in the
-// admin feed (the admins' alerts).
+// accessRemoved audits and counts one removal and queues its line for the
+// admin feed. It runs on the chat adapters' input path (a join, a member
+// update), so it never waits for the admins' chats: a raid of joins must
+// not hold up anyone's commands.
 func (a *app) accessRemoved(ctx context.Context, r notify.Removal) {
 	err := a.db.RecordAccessRemoval(ctx, store.AuditEntry{
 		Actor: "shopbot", Action: "access_removed", Target: r.Who.String(), Detail: r.Place + ": " + r.Reason,
@@ -28,8 +32,80 @@ func (a *app) accessRemoved(ctx context.Context, r notify.Removal) {
 	if err != nil {
 		a.log.Error("access removal not audited", "identity", r.Who.String(), "place", r.Place, "err", err)
 	}
-	if err := a.router.AlertAdmins(ctx, fmt.Sprintf(commands.TextAccessRemovedAlert, r.Who, r.Place, r.Reason)); err != nil {
-		a.log.Warn("admins not told of an access removal", "identity", r.Who.String(), "err", err)
+	a.removals.add(fmt.Sprintf(commands.TextAccessRemovedAlert, r.Who, r.Place, r.Reason))
+}
+
+// removalFeedLines bounds the lines one admin alert lists; the rest are
+// counted.
+const removalFeedLines = 10
+
+// removalFeed gathers removal lines for the admins: the first removal
+// after a quiet minute is told at once, later ones in one alert a minute.
+// Its memory is bounded (removalFeedLines lines and a count).
+type removalFeed struct {
+	mu    sync.Mutex
+	lines []string
+	more  int
+	wake  chan struct{}
+}
+
+func newRemovalFeed() *removalFeed { return &removalFeed{wake: make(chan struct{}, 1)} }
+
+func (f *removalFeed) add(line string) {
+	f.mu.Lock()
+	if len(f.lines) < removalFeedLines {
+		f.lines = append(f.lines, line)
+	} else {
+		f.more++
+	}
+	f.mu.Unlock()
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take empties the feed and returns its alert text ("" when empty).
+func (f *removalFeed) take() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.lines) == 0 {
+		return ""
+	}
+	text := strings.Join(f.lines, "\n")
+	if f.more > 0 {
+		text += fmt.Sprintf("\n"+commands.TextAccessRemovedMore, f.more)
+	}
+	f.lines, f.more = nil, 0
+	return text
+}
+
+// runRemovalFeed sends the feed's lines to the admins, at most one alert
+// per quietPeriod; what is left at shutdown is sent before it returns.
+func (a *app) runRemovalFeed(ctx context.Context, quietPeriod time.Duration) {
+	send := func(ctx context.Context) {
+		if text := a.removals.take(); text != "" {
+			if err := a.router.AlertAdmins(ctx, text); err != nil {
+				a.log.Warn("admins not told of access removals", "err", err)
+			}
+		}
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			last, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			send(last)
+			cancel()
+			return
+		case <-a.removals.wake:
+		}
+		send(ctx)
+		t := time.NewTimer(quietPeriod)
+		select {
+		case <-ctx.Done():
+		case <-t.C:
+		}
+		t.Stop()
 	}
 }
 
