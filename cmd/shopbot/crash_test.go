@@ -29,14 +29,7 @@ import (
 // redelivers every event. In the end every paid session has exactly one
 // license at AuthForge and in the store, and every event is done.
 func TestKillDuringFulfillmentLosesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary; skipped in -short mode")
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := readDockerfile(t, filepath.Join(root, "Dockerfile")).build(t, root)
+	_, _, bin := dockerBinary(t)
 
 	w := newWorld(t)
 	// Each license takes AuthForge a few milliseconds, so the kills land

@@ -20,6 +20,16 @@ import (
 // what a new user runs first: `shopbot demo` and, since no container engine
 // runs here, `shopbot check` as the README's `docker run` line would.
 func TestFirstRun(t *testing.T) {
+	root, docker, bin := dockerBinary(t)
+	t.Run("docker run check", func(t *testing.T) { dockerRunCheck(t, root, docker, bin) })
+	t.Run("demo output", func(t *testing.T) { demoFirstSeconds(t, bin) })
+}
+
+// dockerBinary builds shopbot as the Dockerfile does (skipped in -short
+// mode) and returns the repository root, the Dockerfile's facts and the
+// binary. A second build in the same run comes from Go's build cache.
+func dockerBinary(t *testing.T) (root string, d dockerfile, bin string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary; skipped in -short mode")
 	}
@@ -27,10 +37,8 @@ func TestFirstRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docker := readDockerfile(t, filepath.Join(root, "Dockerfile"))
-	bin := docker.build(t, root)
-	t.Run("docker run check", func(t *testing.T) { dockerRunCheck(t, root, docker, bin) })
-	t.Run("demo output", func(t *testing.T) { demoFirstSeconds(t, bin) })
+	d = readDockerfile(t, filepath.Join(root, "Dockerfile"))
+	return root, d, d.build(t, root)
 }
 
 // dockerfile is what the test needs from the Dockerfile.
