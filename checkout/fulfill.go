@@ -149,7 +149,7 @@ func (w *Worker) checkoutPaid(ctx context.Context, env eventEnvelope, s checkout
 		return fmt.Errorf("save order %s: %w", s.ID, err)
 	}
 	if refused {
-		w.alert(ctx, fmt.Sprintf("Order %s (%s, %s) arrived after its payment's %s: no license issued.", order.ID, p.ID, who, reversed))
+		w.alert(ctx, notify.KindFulfillment, fmt.Sprintf("Order %s (%s, %s) arrived after its payment's %s: no license issued.", order.ID, p.ID, who, reversed))
 	}
 	if order.LicenseKey == "" {
 		if order.Status != store.OrderPending {
@@ -162,6 +162,7 @@ func (w *Worker) checkoutPaid(ctx context.Context, env eventEnvelope, s checkout
 		if order, err = w.issue(ctx, order, p, "shopbot:"+s.ID, expires, reconcile); err != nil {
 			return err
 		}
+		w.sale(ctx, order, p, notify.Money(s.AmountTotal, s.Currency))
 	}
 	w.forgetSession(ctx, s.ID)
 	return w.deliver(ctx, order, p, attempt, replay)

@@ -45,6 +45,7 @@ type recorder struct {
 	mu       sync.Mutex
 	notices  []sent
 	alerts   []string
+	kinds    []notify.Kind
 	failNext int
 	failErr  error
 }
@@ -65,10 +66,11 @@ func (r *recorder) Notify(_ context.Context, to identity.Identity, n notify.Noti
 	return nil
 }
 
-func (r *recorder) AlertAdmins(_ context.Context, text string) error {
+func (r *recorder) Alert(_ context.Context, a notify.Alert) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.alerts = append(r.alerts, text)
+	r.alerts = append(r.alerts, a.Text)
+	r.kinds = append(r.kinds, a.Kind)
 	return nil
 }
 
@@ -97,6 +99,19 @@ func (r *recorder) allNotices() []sent {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.notices)
+}
+
+// alertsOf lists the alerts of one admin feed kind.
+func (r *recorder) alertsOf(k notify.Kind) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for i, a := range r.alerts {
+		if r.kinds[i] == k {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (r *recorder) alertList() []string {

@@ -103,6 +103,8 @@ type checkoutSession struct {
 	Customer          expandable        `json:"customer"`
 	PaymentIntent     expandable        `json:"payment_intent"`
 	Subscription      expandable        `json:"subscription"`
+	AmountTotal       int64             `json:"amount_total"`
+	Currency          string            `json:"currency"`
 }
 
 type subscription struct {
@@ -152,6 +154,9 @@ type invoice struct {
 	BillingReason       string     `json:"billing_reason"`
 	HostedInvoiceURL    string     `json:"hosted_invoice_url"`
 	PaymentIntent       expandable `json:"payment_intent"`
+	AmountPaid          int64      `json:"amount_paid"`
+	AmountDue           int64      `json:"amount_due"`
+	Currency            string     `json:"currency"`
 	SubscriptionDetails struct {
 		Metadata map[string]string `json:"metadata"`
 	} `json:"subscription_details"`
@@ -206,6 +211,7 @@ type charge struct {
 	ID             string            `json:"id"`
 	Amount         int64             `json:"amount"`
 	AmountRefunded int64             `json:"amount_refunded"`
+	Currency       string            `json:"currency"`
 	Refunded       bool              `json:"refunded"`
 	PaymentIntent  expandable        `json:"payment_intent"`
 	Invoice        expandable        `json:"invoice"`
@@ -218,6 +224,8 @@ type dispute struct {
 	PaymentIntent expandable `json:"payment_intent"`
 	Reason        string     `json:"reason"`
 	Status        string     `json:"status"`
+	Amount        int64      `json:"amount"`
+	Currency      string     `json:"currency"`
 }
 
 // orderKey names the order an event is about, so the worker processes the

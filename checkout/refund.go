@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/licensing/authforge"
+	"github.com/shopbot/shopbot/notify"
 	"github.com/shopbot/shopbot/store"
 )
 
@@ -17,16 +19,16 @@ const orderWaitAttempts = 4
 // license when stripe.revoke_on_refund is on.
 func (w *Worker) refunded(ctx context.Context, c charge, attempt int) error {
 	full := c.Refunded || (c.Amount > 0 && c.AmountRefunded >= c.Amount)
-	return w.moneyBack(ctx, "refund", string(c.PaymentIntent), c.ID, full, w.onRefund, "stripe.revoke_on_refund", attempt)
+	return w.moneyBack(ctx, "refund", notify.Money(c.AmountRefunded, c.Currency), string(c.PaymentIntent), c.ID, full, w.onRefund, "stripe.revoke_on_refund", attempt)
 }
 
 // disputed handles charge.dispute.created: revoked when
 // stripe.revoke_on_dispute is on.
 func (w *Worker) disputed(ctx context.Context, d dispute, attempt int) error {
-	return w.moneyBack(ctx, "dispute", string(d.PaymentIntent), string(d.Charge), true, w.onDispute, "stripe.revoke_on_dispute", attempt)
+	return w.moneyBack(ctx, "dispute", notify.Money(d.Amount, d.Currency), string(d.PaymentIntent), string(d.Charge), true, w.onDispute, "stripe.revoke_on_dispute", attempt)
 }
 
-func (w *Worker) moneyBack(ctx context.Context, what, pi, chargeID string, full, revoke bool, key string, attempt int) error {
+func (w *Worker) moneyBack(ctx context.Context, what, amount, pi, chargeID string, full, revoke bool, key string, attempt int) error {
 	if pi == "" {
 		return ignore("%s of charge %s has no payment intent: not a Checkout payment", what, chargeID)
 	}
@@ -49,12 +51,12 @@ func (w *Worker) moneyBack(ctx context.Context, what, pi, chargeID string, full,
 		return fmt.Errorf("find order of payment %s: %w", pi, err)
 	}
 	if !full {
-		w.alert(ctx, fmt.Sprintf("Partial %s of order %s (%s, %s): the license is kept.", what, order.ID, order.ProductID, order.Identity))
+		w.alert(ctx, moneyBackKind(what), fmt.Sprintf("↩️ Partial %s%s of order %s (%s, %s): the license is kept.", what, amountNote(amount), order.ID, order.ProductID, order.Identity))
 		return nil
 	}
 	if !revoke {
-		w.alert(ctx, fmt.Sprintf("%s of order %s (%s, %s): the license %s is kept because %s is off.",
-			capital(what), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey), key))
+		w.alert(ctx, moneyBackKind(what), fmt.Sprintf("↩️ %s%s of order %s (%s, %s): the license %s is kept because %s is off.",
+			capital(what), amountNote(amount), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey), key))
 		return nil
 	}
 	wasRevoked := order.Status == store.OrderRevoked
@@ -66,12 +68,12 @@ func (w *Worker) moneyBack(ctx context.Context, what, pi, chargeID string, full,
 	if err != nil {
 		return fmt.Errorf("mark order %s revoked: %w", order.ID, err)
 	}
-	if err := w.revokeOrder(ctx, order, what); err != nil {
+	if _, err := w.revokeOrder(ctx, order, what); err != nil {
 		return err
 	}
 	if !wasRevoked {
-		w.alert(ctx, fmt.Sprintf("%s of order %s (%s, %s): license %s revoked.",
-			capital(what), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey)))
+		w.alert(ctx, moneyBackKind(what), fmt.Sprintf("↩️ %s%s of order %s (%s, %s): license %s revoked.",
+			capital(what), amountNote(amount), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey)))
 	}
 	return nil
 }
@@ -93,8 +95,24 @@ func (w *Worker) reversed(ctx context.Context, pi string) string {
 	return what
 }
 
-func (w *Worker) alert(ctx context.Context, text string) {
-	if err := w.notifier.AlertAdmins(ctx, text); err != nil {
+// amountNote is " (12.00 EUR)" or "" when the amount is unknown.
+func amountNote(amount string) string {
+	if amount == "" {
+		return ""
+	}
+	return " (" + amount + ")"
+}
+
+// moneyBackKind is the admin feed kind of a refund or a dispute.
+func moneyBackKind(what string) notify.Kind {
+	if what == "dispute" {
+		return notify.KindDispute
+	}
+	return notify.KindRefund
+}
+
+func (w *Worker) alert(ctx context.Context, kind notify.Kind, text string) {
+	if err := w.notifier.Alert(ctx, notify.Alert{Kind: kind, Text: text}); err != nil {
 		w.log.Error("admin alert failed", "err", err)
 	}
 }
@@ -104,4 +122,23 @@ func capital(s string) string {
 		return s
 	}
 	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// sale puts a new sale in the admin feed, once: callers call it right
+// after the order's license was created.
+func (w *Worker) sale(ctx context.Context, order store.Order, p config.Product, amount string) {
+	s := notify.Sale{Product: p.Name, Amount: amount, Rail: RailStripe, Buyer: order.Identity.String()}
+	if err := w.notifier.Alert(ctx, s.Alert()); err != nil {
+		w.log.Error("admin alert failed", "err", err)
+	}
+}
+
+// RailStripe is the payment rail name of Stripe sales in the admin feed.
+const RailStripe = "stripe"
+
+func orUnknown(amount string) string {
+	if amount == "" {
+		return "amount unknown"
+	}
+	return amount
 }

@@ -27,6 +27,7 @@ type subFact struct {
 	periodEnd time.Time // zero when unknown
 	live      bool      // evidence the subscription is paid: license may start
 	ended     bool
+	amount    string // what the event says was paid, for the admin feed; "" when it does not
 }
 
 // subscriptionCheckout records a subscription bought through Checkout. The
@@ -39,7 +40,7 @@ func (w *Worker) subscriptionCheckout(ctx context.Context, s checkoutSession, p 
 	w.forgetSession(ctx, s.ID)
 	return w.applySub(ctx, subFact{
 		subID: string(s.Subscription), product: p, who: who, customer: string(s.Customer),
-		sessionID: s.ID, live: true,
+		sessionID: s.ID, live: true, amount: notify.Money(s.AmountTotal, s.Currency),
 	}, attempt, replay)
 }
 
@@ -83,6 +84,7 @@ func (w *Worker) invoiceEvent(ctx context.Context, typ string, in invoice, attem
 		return w.paymentFailed(ctx, f, in)
 	}
 	f.periodEnd, f.live, f.payment = in.periodEnd(), true, string(in.PaymentIntent)
+	f.amount = notify.Money(in.AmountPaid, in.Currency)
 	return w.applySub(ctx, f, attempt, replay)
 }
 
@@ -160,11 +162,17 @@ func (w *Worker) applySub(ctx context.Context, f subFact, attempt int, replay bo
 		if err != nil {
 			return err
 		}
+		w.sale(ctx, order, f.product, f.amount)
 	}
 	if order.Ended || order.Status == store.OrderRevoked {
-		return w.revokeOrder(ctx, order, "subscription ended")
+		revoked, err := w.revokeOrder(ctx, order, "subscription ended")
+		if revoked && order.Ended {
+			w.alert(ctx, notify.KindCancellation, fmt.Sprintf("🚫 Subscription ended: %s, buyer %s (order %s); license %s revoked.",
+				f.product.Name, order.Identity, order.ID, authforge.MaskKey(order.LicenseKey)))
+		}
+		return err
 	}
-	if err := w.extend(ctx, order); err != nil {
+	if err := w.extend(ctx, order, f); err != nil {
 		return err
 	}
 	return w.deliver(ctx, order, f.product, attempt, replay)
@@ -179,7 +187,7 @@ func (w *Worker) mayStart(o store.Order, f subFact) bool {
 
 // extend moves the license end to the order's period end plus grace when
 // that is later (renewals).
-func (w *Worker) extend(ctx context.Context, order store.Order) error {
+func (w *Worker) extend(ctx context.Context, order store.Order, f subFact) error {
 	if order.PeriodEnd.IsZero() {
 		return nil
 	}
@@ -198,6 +206,8 @@ func (w *Worker) extend(ctx context.Context, order store.Order) error {
 		return fmt.Errorf("extend license %s of order %s: %w", authforge.MaskKey(order.LicenseKey), order.ID, err)
 	}
 	w.log.Info("subscription renewed", "order", order.ID, "key", authforge.MaskKey(order.LicenseKey), "until", until)
+	w.alert(ctx, notify.KindRenewal, fmt.Sprintf("🔁 Renewal: %s, %s, buyer %s; license runs to %s.",
+		f.product.Name, orUnknown(f.amount), order.Identity, until.Format(notify.TimeLayout)))
 	return nil
 }
 
@@ -207,15 +217,20 @@ func (w *Worker) extend(ctx context.Context, order store.Order) error {
 // own software checks keys against AuthForge, not against shopbot. Revoke
 // tells holders and owner only when something changed, so repeating it is
 // quiet.
-func (w *Worker) revokeOrder(ctx context.Context, order store.Order, why string) error {
+// It reports whether this call revoked it (false when it was already).
+func (w *Worker) revokeOrder(ctx context.Context, order store.Order, why string) (bool, error) {
 	if order.LicenseKey == "" {
-		return nil
+		return false, nil
 	}
-	if _, err := w.lic.Revoke(ctx, actor, order.LicenseKey); err != nil && !errors.Is(err, licensing.ErrRevoked) {
-		return fmt.Errorf("revoke license %s of order %s (%s): %w", authforge.MaskKey(order.LicenseKey), order.ID, why, err)
+	_, err := w.lic.Revoke(ctx, actor, order.LicenseKey)
+	if errors.Is(err, licensing.ErrRevoked) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("revoke license %s of order %s (%s): %w", authforge.MaskKey(order.LicenseKey), order.ID, why, err)
 	}
 	w.log.Info("license revoked", "order", order.ID, "key", authforge.MaskKey(order.LicenseKey), "reason", why)
-	return nil
+	return true, nil
 }
 
 // paymentFailed warns the buyer that a renewal payment failed.
@@ -234,6 +249,8 @@ func (w *Worker) paymentFailed(ctx context.Context, f subFact, in invoice) error
 	if in.HostedInvoiceURL != "" {
 		n.Links = []notify.Link{{Label: "Pay invoice", URL: in.HostedInvoiceURL}}
 	}
+	w.alert(ctx, notify.KindPaymentFail, fmt.Sprintf("⚠️ Renewal payment failed: %s, %s, buyer %s (subscription %s).",
+		f.product.Name, orUnknown(notify.Money(in.AmountDue, in.Currency)), who, f.subID))
 	if err := w.notifier.Notify(ctx, who, n); err != nil {
 		w.log.Warn("buyer not warned about failed payment", "subscription", f.subID, "identity", who.String(), "err", err)
 	}

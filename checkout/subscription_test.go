@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/checkout/stripetest"
+	"github.com/shopbot/shopbot/notify"
 	"github.com/shopbot/shopbot/store"
 )
 
@@ -224,7 +225,11 @@ func TestRefundsAndDisputes(t *testing.T) {
 			if got := h.order("cs_1").Status == store.OrderRevoked; got != c.revoke {
 				t.Fatalf("order %+v", h.order("cs_1"))
 			}
-			if len(h.rec.alertList()) != 1 {
+			kind := notify.KindRefund
+			if strings.Contains(c.name, "dispute") {
+				kind = notify.KindDispute
+			}
+			if len(h.rec.alertsOf(kind)) != 1 || len(h.rec.alertsOf(notify.KindSale)) != 1 || len(h.rec.alertList()) != 2 {
 				t.Fatalf("alerts %q", h.rec.alertList())
 			}
 			if ev := h.event("evt_r"); ev.State != store.EventDone {

@@ -97,7 +97,8 @@ var _ Licenser = (*licensing.Service)(nil)
 // Notifier reaches buyers and admins; notify.Router satisfies it.
 type Notifier interface {
 	Notify(ctx context.Context, to identity.Identity, n notify.Notice) error
-	AlertAdmins(ctx context.Context, text string) error
+	// Alert tells the admins (the admin feed); it must not wait for a chat.
+	Alert(ctx context.Context, a notify.Alert) error
 }
 
 var _ Notifier = (*notify.Router)(nil)
@@ -356,7 +357,7 @@ func (b *outcomes) commit(ctx context.Context) {
 		b.w.log.Error("event outcomes not saved", "events", len(b.evs), "err", err)
 	}
 	for _, a := range b.alerts {
-		if err := b.w.notifier.AlertAdmins(sctx, a); err != nil {
+		if err := b.w.notifier.Alert(sctx, notify.Alert{Kind: notify.KindFulfillment, Text: a}); err != nil {
 			b.w.log.Error("admin alert failed", "err", err)
 		}
 	}

@@ -24,6 +24,7 @@ type recorder struct {
 	mu      sync.Mutex
 	notices []sentNotice
 	alerts  []string
+	kinds   []notify.Kind
 	syncs   []syncCall
 }
 
@@ -44,10 +45,11 @@ func (r *recorder) Notify(_ context.Context, to identity.Identity, n notify.Noti
 	return nil
 }
 
-func (r *recorder) AlertAdmins(_ context.Context, text string) error {
+func (r *recorder) Alert(_ context.Context, a notify.Alert) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.alerts = append(r.alerts, text)
+	r.alerts = append(r.alerts, a.Text)
+	r.kinds = append(r.kinds, a.Kind)
 	return nil
 }
 

@@ -24,7 +24,8 @@ import (
 // licensing action that triggered them.
 type Notifier interface {
 	Notify(ctx context.Context, to identity.Identity, n notify.Notice) error
-	AlertAdmins(ctx context.Context, text string) error
+	// Alert tells the admins (the admin feed); it must not wait for a chat.
+	Alert(ctx context.Context, a notify.Alert) error
 	SyncAccess(ctx context.Context, who identity.Identity, products []string) error
 }
 
@@ -300,7 +301,7 @@ func (s *Service) alertOnce(ctx context.Context, kind, text string) {
 	}
 	s.lastAlerts[kind] = now
 	s.alertMu.Unlock()
-	if err := s.notifier.AlertAdmins(ctx, text); err != nil {
+	if err := s.notifier.Alert(ctx, notify.Alert{Kind: notify.KindCredits, Text: text}); err != nil {
 		s.log.Error("admin alert failed", "kind", kind, "err", err)
 	}
 }
@@ -339,5 +340,5 @@ func (s *Service) count(ctx context.Context, key string, v *atomic.Int64) {
 type nopNotifier struct{}
 
 func (nopNotifier) Notify(context.Context, identity.Identity, notify.Notice) error { return nil }
-func (nopNotifier) AlertAdmins(context.Context, string) error                      { return nil }
+func (nopNotifier) Alert(context.Context, notify.Alert) error                      { return nil }
 func (nopNotifier) SyncAccess(context.Context, identity.Identity, []string) error  { return nil }

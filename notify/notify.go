@@ -83,6 +83,7 @@ type Sender interface {
 type Router struct {
 	mu       sync.RWMutex
 	adapters map[identity.Platform]Sender
+	feed     Alerter
 }
 
 var _ Sender = (*Router)(nil)
@@ -140,4 +141,23 @@ func (r *Router) AlertAdmins(ctx context.Context, text string) error {
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// SetFeed makes Alert go through the admin feed (kind filter, channels,
+// pacing); without one, Alert tells the admins in private at once.
+func (r *Router) SetFeed(f Alerter) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.feed = f
+}
+
+// Alert tells the admins a, through the admin feed when there is one.
+func (r *Router) Alert(ctx context.Context, a Alert) error {
+	r.mu.RLock()
+	f := r.feed
+	r.mu.RUnlock()
+	if f != nil {
+		return f.Alert(ctx, a)
+	}
+	return r.AlertAdmins(ctx, a.Text)
 }
