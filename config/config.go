@@ -64,6 +64,7 @@ type Config struct {
 	GatedCommands []GatedCommand `toml:"gated_commands"`
 	Limits        Limits         `toml:"limits"`
 	Log           Log            `toml:"log"`
+	Alerts        Alerts         `toml:"alerts"`
 }
 
 type Server struct {
