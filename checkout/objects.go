@@ -118,7 +118,9 @@ type subscription struct {
 		Data []struct {
 			CurrentPeriodEnd int64 `json:"current_period_end"`
 			Price            struct {
-				ID string `json:"id"`
+				ID         string `json:"id"`
+				UnitAmount int64  `json:"unit_amount"`
+				Currency   string `json:"currency"`
 			} `json:"price"`
 		} `json:"data"`
 	} `json:"items"`

@@ -59,6 +59,10 @@ func (w *Worker) subscriptionChanged(ctx context.Context, typ string, sub subscr
 		live:  sub.Status == "active" || sub.Status == "trialing",
 		ended: typ == EventSubscriptionDeleted || endedStatus(sub.Status),
 	}
+	if len(sub.Items.Data) > 0 {
+		price := sub.Items.Data[0].Price
+		f.amount = notify.Money(price.UnitAmount, price.Currency)
+	}
 	if err := w.subBuyer(ctx, &f, sub.Metadata, sub.priceIDs()); err != nil {
 		return err
 	}

@@ -171,7 +171,7 @@ func (b *Bot) roleError(ctx context.Context, role string, err error) error {
 	switch apiCode(err) {
 	case codeMissingPermissions:
 		if b.alerts.due(role, b.now(), b.alertEvery) {
-			if aerr := b.AlertAdmins(ctx, fmt.Sprintf(commands.TextRolePermission, role, role)); aerr != nil {
+			if aerr := b.alert(ctx, notify.Alert{Kind: notify.KindPermission, Text: fmt.Sprintf(commands.TextRolePermission, role, role)}); aerr != nil {
 				b.log.Warn("discord: could not alert admins about role permissions", "role", role, "err", aerr)
 			}
 		}

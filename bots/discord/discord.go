@@ -101,6 +101,9 @@ type Options struct {
 	// Now and Sleep drive timestamp checks, alert pacing and 429 waits.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Feed is the admin feed a missing permission is told through;
+	// nil: the admins' private chats.
+	Feed notify.Alerter
 }
 
 // Bot is the running adapter.
@@ -144,6 +147,7 @@ type Bot struct {
 	rateLimited atomic.Uint64 // 429 answers
 	inflight    run.Gate      // interactions in progress; Run waits for them
 	alerts      alertMemo
+	feed        notify.Alerter
 	runOnce     sync.Once
 }
 
@@ -222,6 +226,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 		sleep:          opts.Sleep,
 		budget:         opts.Budget,
 		alerts:         alertMemo{m: map[string]time.Time{}},
+		feed:           opts.Feed,
 	}
 	for _, id := range opts.AdminUserIDs {
 		if !b.adminUsers[id] {

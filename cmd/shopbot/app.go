@@ -78,6 +78,8 @@ type app struct {
 	// removals gathers the admin feed's lines about access removed
 	// without a license (gate.go).
 	removals *removalFeed
+	// feed is the admin feed every alert goes through (feed.go).
+	feed *notify.Feed
 }
 
 // newApp builds everything; nothing receives input until run. On error what
@@ -182,6 +184,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		}
 		opts.Entitled = a.lic.Entitled
 		opts.OnRemoval = a.accessRemoved
+		opts.Feed = a.router
 		err = a.retryStart(ctx, "discord", discord.ErrUnauthorized, func() (err error) {
 			a.dc, err = discord.New(ctx, opts)
 			return err
@@ -191,6 +194,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		}
 		a.router.Register(identity.Discord, a.dc)
 	}
+	a.feed = a.newFeed()
+	a.router.SetFeed(a.feed)
 
 	sessions, err := checkout.NewSessions(checkout.SessionsOptions{
 		Stripe:     a.stripe,
@@ -363,6 +368,7 @@ func (a *app) run(ctx context.Context) error {
 	}
 	work.Go(func() { a.runMemberSweep(workCtx, sweepInterval) })
 	work.Go(func() { a.runRemovalFeed(workCtx, removalFeedEvery) })
+	work.Go(func() { a.feed.Run(workCtx) })
 	if a.lic.RefreshMode() == licensing.RefreshEager {
 		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
 	}

@@ -85,7 +85,7 @@ func (f *removalFeed) take() string {
 func (a *app) runRemovalFeed(ctx context.Context, quietPeriod time.Duration) {
 	send := func(ctx context.Context) {
 		if text := a.removals.take(); text != "" {
-			if err := a.router.AlertAdmins(ctx, text); err != nil {
+			if err := a.router.Alert(ctx, notify.Alert{Kind: notify.KindAccess, Text: text}); err != nil {
 				a.log.Warn("admins not told of access removals", "err", err)
 			}
 		}

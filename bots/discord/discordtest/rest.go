@@ -136,6 +136,9 @@ func (s *Server) sendMessage(channel string, body []byte) (any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if tc, ok := s.text[channel]; ok {
+		return s.postTextLocked(tc, channel, in)
+	}
 	user, ok := s.channelUser[channel]
 	if !ok {
 		return nil, &errUnknownChan

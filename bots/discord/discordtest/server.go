@@ -123,6 +123,7 @@ type Server struct {
 	channelUser map[string]string // channel → user
 	dms         map[string][]Message
 	closedDMs   map[string]bool
+	text        map[string]*textChannel // guild text channels (textchannels.go)
 	denyRoles   bool
 	rateLimits  map[string]int
 	calls       []Call
@@ -185,6 +186,7 @@ func New(opts Options) *Server {
 		channelUser: map[string]string{},
 		dms:         map[string][]Message{},
 		closedDMs:   map[string]bool{},
+		text:        map[string]*textChannel{},
 		rateLimits:  map[string]int{},
 		inters:      map[string]*interaction{},
 		byToken:     map[string]*interaction{},
