@@ -62,6 +62,8 @@ const (
 	bucketReminders      = "reminders"
 	bucketActivations    = "activations"
 	bucketActivationsKey = "activations_key"
+	bucketBroadcasts     = "broadcasts" // broadcast.go
+	bucketMuted          = "muted"      // broadcast.go
 	bucketSessions       = "open_sessions"
 	bucketSessionsID     = "open_sessions_id"
 	bucketAudit          = "audit"
@@ -77,6 +79,7 @@ func allBuckets() []string {
 		bucketOrders, bucketOrdersPI, bucketOrdersSub,
 		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketReminders, bucketActivations, bucketActivationsKey,
 		bucketSessions, bucketSessionsID, bucketAudit, bucketMembers,
+		bucketBroadcasts, bucketMuted,
 	}
 }
 
