@@ -109,6 +109,9 @@ type Options struct {
 	//	}
 	Classify func(error) Problem
 	Logger   *slog.Logger
+	// Announcer runs /broadcast, /mute and /unmute (broadcast.go);
+	// optional.
+	Announcer Announcer
 }
 
 // Handler runs commands. It is safe for concurrent use: it holds no state
@@ -123,6 +126,8 @@ type Handler struct {
 	gatedCmd []string
 	classify func(error) Problem
 	log      *slog.Logger
+	// announcer: broadcast.go.
+	announcer Announcer
 }
 
 // commandName is the shape Telegram accepts for commands; Discord's slash
@@ -133,7 +138,7 @@ var commandName = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
 // must not shadow one.
 func builtin(name string) bool {
 	switch name {
-	case "start", "buy", "activate", "license", "licenses", "help", "transfer":
+	case "start", "buy", "activate", "license", "licenses", "help", "transfer", "mute", "unmute":
 		return true
 	}
 	return AdminCommand(name)
@@ -143,7 +148,7 @@ func builtin(name string) bool {
 // adapters hide from members (Discord) and refuse without a core call.
 func AdminCommand(name string) bool {
 	switch name {
-	case "revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync":
+	case "revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync", "broadcast":
 		return true
 	}
 	return false
@@ -155,14 +160,15 @@ func New(opts Options) (*Handler, error) {
 		return nil, errors.New("commands: Options.Shop is required")
 	}
 	h := &Handler{
-		shop:     opts.Shop,
-		ops:      opts.Admin,
-		account:  opts.Account,
-		products: opts.Products,
-		byID:     make(map[string]config.Product, len(opts.Products)),
-		gated:    make(map[string]config.GatedCommand, len(opts.Gated)),
-		classify: opts.Classify,
-		log:      opts.Logger,
+		shop:      opts.Shop,
+		ops:       opts.Admin,
+		account:   opts.Account,
+		products:  opts.Products,
+		byID:      make(map[string]config.Product, len(opts.Products)),
+		gated:     make(map[string]config.GatedCommand, len(opts.Gated)),
+		classify:  opts.Classify,
+		log:       opts.Logger,
+		announcer: opts.Announcer,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -217,6 +223,10 @@ func (h *Handler) Handle(ctx context.Context, req Request) Reply {
 		return h.help(req)
 	case "transfer":
 		return h.transfer(ctx, req)
+	case "broadcast":
+		return h.broadcast(ctx, req)
+	case "mute", "unmute":
+		return h.mute(ctx, req, cmd == "mute")
 	case "revoke":
 		return h.admin(ctx, req, cmd, h.revoke)
 	case "lookup":
@@ -241,6 +251,8 @@ func (h *Handler) Callback(ctx context.Context, req Request, data string) Reply 
 		return h.buy(ctx, req, strings.TrimPrefix(data, dataBuy), "")
 	case strings.HasPrefix(data, dataActivate):
 		return h.activate(ctx, req, strings.TrimPrefix(data, dataActivate))
+	case strings.HasPrefix(data, dataBroadcast):
+		return h.confirmBroadcast(ctx, req, strings.TrimPrefix(data, dataBroadcast))
 	}
 	return Reply{Text: msgStaleButton, Ephemeral: true}
 }
@@ -308,6 +320,9 @@ func (h *Handler) Menu(admin bool) []MenuEntry {
 		m = append(m, MenuEntry{name, descGated})
 	}
 	m = append(m, MenuEntry{"transfer", descTransfer}, MenuEntry{"help", descHelp})
+	if h.announcer != nil {
+		m = append(m, MenuEntry{"mute", descMute}, MenuEntry{"unmute", descUnmute})
+	}
 	if admin {
 		m = append(m,
 			MenuEntry{"revoke", descRevoke},
@@ -321,6 +336,9 @@ func (h *Handler) Menu(admin bool) []MenuEntry {
 			MenuEntry{"replay", descReplay},
 			MenuEntry{"sync", descSync},
 		)
+		if h.announcer != nil {
+			m = append(m, MenuEntry{"broadcast", descBroadcast})
+		}
 	}
 	return m
 }

@@ -381,3 +381,22 @@ func waitText(d time.Duration) string {
 	}
 	return fmt.Sprintf("in %d days", int((d+24*time.Hour-1)/(24*time.Hour)))
 }
+
+// Broadcasts and mutes (issue 13.3).
+const (
+	msgBroadcastUsage   = "Send `/broadcast PRODUCT TEXT` (or `/broadcast all TEXT`) to announce TEXT to the current holders of the product (of any product with all)."
+	msgBroadcastProduct = "There is no product %q. Use a product id from /buy, or all."
+	msgBroadcastConfirm = "This announcement reaches %d buyer(s) holding %s:\n\n%s\n\nPress Send to start it."
+	msgBroadcastNone    = "Nobody holding %s can be reached (no current holders, or all muted); nothing to send."
+	msgBroadcastButton  = "Send to %d buyer(s)"
+	msgBroadcastStarted = "Broadcast #%d started. I will report progress and the final count here."
+	msgBroadcastTwice   = "That broadcast was already started."
+	msgBroadcastTooLong = "That announcement is %d characters long; keep it under %d."
+	msgMuted            = "Shop announcements are muted. Reminders about your licenses still come. Send /unmute to hear announcements again."
+	msgUnmuted          = "Shop announcements are on again. Send /mute to stop them."
+	descBroadcast       = "Announce something to current license holders"
+	descMute            = "Stop shop announcements"
+	descUnmute          = "Hear shop announcements again"
+	OptionBroadcastProd = "A product id, or all"
+	OptionBroadcastText = "The announcement"
+)

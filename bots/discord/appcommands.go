@@ -100,6 +100,10 @@ func (b *Bot) commandOptions(name string) []*discordgo.ApplicationCommandOption 
 		opts = append(opts, str("key", commands.OptionAdminKey, true))
 	case "replay":
 		opts = append(opts, str("event", commands.OptionEvent, true))
+	case "broadcast":
+		text := str("text", commands.OptionBroadcastText, true)
+		text.MaxLength = 1800
+		opts = append(opts, str("product", commands.OptionBroadcastProd, true), text)
 	case "audit", "failed":
 		least, most := 1.0, 50.0
 		opts = append(opts, &discordgo.ApplicationCommandOption{
