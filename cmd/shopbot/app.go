@@ -19,6 +19,7 @@ import (
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/bots/discord"
 	"github.com/shopbot/shopbot/bots/telegram"
+	"github.com/shopbot/shopbot/broadcast"
 	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
@@ -80,6 +81,8 @@ type app struct {
 	removals *removalFeed
 	// feed is the admin feed every alert goes through (feed.go).
 	feed *notify.Feed
+	// broadcasts runs /broadcast jobs (broadcast.go).
+	broadcasts *broadcast.Service
 }
 
 // newApp builds everything; nothing receives input until run. On error what
@@ -155,12 +158,16 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	}
 
 	sh := &shop{lic: a.lic, worker: a.worker, db: a.db, now: a.hooks.now}
+	if a.broadcasts, err = a.newBroadcasts(); err != nil {
+		return nil, err
+	}
 	cmds, err := commands.New(commands.Options{
-		Shop:     sh,
-		Products: cfg.Products,
-		Gated:    cfg.GatedCommands,
-		Classify: classify,
-		Logger:   log.With("part", "commands"),
+		Shop:      sh,
+		Products:  cfg.Products,
+		Gated:     cfg.GatedCommands,
+		Classify:  classify,
+		Logger:    log.With("part", "commands"),
+		Announcer: a.broadcasts,
 	})
 	if err != nil {
 		return nil, err
@@ -369,6 +376,7 @@ func (a *app) run(ctx context.Context) error {
 	work.Go(func() { a.runMemberSweep(workCtx, sweepInterval) })
 	work.Go(func() { a.runRemovalFeed(workCtx, removalFeedEvery) })
 	work.Go(func() { a.feed.Run(workCtx) })
+	work.Go(func() { a.broadcasts.Run(workCtx) })
 	if a.lic.RefreshMode() == licensing.RefreshEager {
 		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
 	}

@@ -248,7 +248,7 @@ func newDiscord(ctx context.Context, cfg config.Config, h hooks, log *slog.Logge
 // offlineCommands is the command set of set-up tools: it gives the menus
 // to publish but never runs a command.
 func offlineCommands(cfg config.Config, log *slog.Logger) (*commands.Handler, error) {
-	return commands.New(commands.Options{Shop: offlineShop{}, Products: cfg.Products, Gated: cfg.GatedCommands, Classify: classify, Logger: log})
+	return commands.New(commands.Options{Shop: offlineShop{}, Products: cfg.Products, Gated: cfg.GatedCommands, Classify: classify, Logger: log, Announcer: offlineShop{}})
 }
 
 // offlineShop backs the command handler of set-up tools, which publish

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
+	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/store"
+)
+
+const broadcastHolders = 500
+
+// TestBroadcastSurvivesRestart: /broadcast to 500 holders, confirmed with
+// its button, is interrupted by a restart and finishes after it with every
+// holder reached exactly once; a muted holder is skipped and a holder who
+// blocked the bot is counted, and the admin gets the final count.
+func TestBroadcastSurvivesRestart(t *testing.T) {
+	w := newWorld(t)
+	w.paced = true // Telegram's real pace (30 a second): the restart lands mid-way
+	var seed sync.Once
+	w.storeOpened = func(db *store.DB) {
+		seed.Do(func() {
+			ctx := context.Background()
+			for i := range broadcastHolders {
+				l := store.License{Key: fmt.Sprintf("BCST-%04d-AAAA-AAAA", i), ProductID: "pro", Owner: identity.TelegramUser(int64(7000 + i)),
+					Status: store.LicenseActive, MaxSlots: 1, Label: "test", Source: "grant"}
+				if err := db.PutLicense(ctx, l); err != nil {
+					t.Errorf("seed license %d: %v", i, err)
+				}
+			}
+		})
+	}
+	for i := range broadcastHolders {
+		w.tg.OpenPrivateChat(telegramtest.User{ID: int64(7000 + i)})
+	}
+	w.start()
+	muted, blocked := telegramtest.User{ID: 7003, FirstName: "Mo"}, int64(7004)
+	if r := w.say(muted, "/mute"); !strings.Contains(r.Text, "muted") {
+		t.Fatalf("/mute = %q", r.Text)
+	}
+	w.tg.BlockBot(blocked)
+
+	draft := w.say(w.admin, "/broadcast pro Version 2 is out!")
+	if !strings.Contains(draft.Text, "reaches 499 buyer(s)") || len(draft.Buttons()) != 1 {
+		t.Fatalf("draft = %q %+v, want 499 reached (one muted) and a Send button", draft.Text, draft.Buttons())
+	}
+	if _, err := w.tg.Press(w.admin, draft.MessageID, draft.Buttons()[0].CallbackData); err != nil {
+		t.Fatal(err)
+	}
+
+	received := func() map[int64]int {
+		got := map[int64]int{}
+		for i := range broadcastHolders {
+			id := int64(7000 + i)
+			for _, m := range w.tg.BotMessages(id) {
+				if strings.Contains(m.Text, "Version 2 is out!") {
+					got[id]++
+				}
+			}
+		}
+		return got
+	}
+	w.waitUntil("the broadcast to be under way", func() bool { return len(received()) >= 60 })
+	w.shutdown()
+	if n := len(received()); n >= broadcastHolders-2 {
+		t.Fatalf("all %d reached before the restart: nothing was interrupted", n)
+	}
+	w.start()
+
+	final := w.wait(w.admin.ID, draft.MessageID, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, "finished") }, "final count")
+	if want := "Broadcast #1 finished: 498 sent, 1 blocked the bot, 0 failed, 1 skipped (muted)."; final.Text != want {
+		t.Fatalf("final count = %q, want %q", final.Text, want)
+	}
+	got := received()
+	for i := range broadcastHolders {
+		id := int64(7000 + i)
+		want := 1
+		if id == muted.ID || id == blocked {
+			want = 0
+		}
+		if got[id] != want {
+			t.Fatalf("holder %d got the announcement %d times, want %d", id, got[id], want)
+		}
+	}
+}
