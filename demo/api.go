@@ -34,6 +34,8 @@ type State struct {
 	Clock    ClockState `json:"clock"`
 	Payments []Session  `json:"payments"`
 	Ready    bool       `json:"discord_ready"`
+	// Feed is the admin feed's Telegram chat ([alerts]).
+	Feed []TGMsg `json:"feed"`
 }
 
 // TGMsg is one Telegram message, users' and the bot's.
@@ -130,6 +132,9 @@ func (s *Server) state(ctx context.Context) (State, error) {
 		Validations: s.opts.AuthForge.Calls("POST /auth/validate"), Heartbeats: s.opts.AuthForge.Calls("POST /auth/heartbeat"),
 		Clock: s.clock.state(),
 		Ready: s.opts.Discord.Connected() && len(s.opts.Discord.Commands()) > 0,
+	}
+	if s.opts.FeedChat != 0 {
+		st.Feed = s.telegramChat(s.opts.FeedChat)
 	}
 	for _, role := range []string{roleBuyer, roleAdmin} {
 		p, _ := s.persona(role)

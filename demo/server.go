@@ -60,6 +60,9 @@ type Options struct {
 	Sweep func(ctx context.Context) (removed int, err error)
 	// HTTPClient posts webhook events; default a client with a 10s timeout.
 	HTTPClient *http.Client
+	// FeedChat is the Telegram chat of the admin feed ([alerts]); 0:
+	// none.
+	FeedChat int64
 }
 
 // Server is the demo page, its JSON API and the stand-in checkout page.

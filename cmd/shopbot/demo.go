@@ -64,6 +64,7 @@ func startDemoFakes(pageURL string, now func() time.Time) (*demoFakes, error) {
 	f.dc.SetRole(discordtest.Role{ID: demoRoleID, Name: "Pro", Position: 1})
 	f.dc.AddMember(demoBuyer().DiscordID)
 	f.dc.AddMember(demoAdmin().DiscordID)
+	f.tg.AddChat(demoFeedChat, "Shop feed")
 	// A Telegram bot can message only people who opened its chat; the
 	// admin has, so alerts (refunds, disputes, failures) reach them.
 	admin := demoAdmin()
@@ -113,6 +114,7 @@ func demoConfig(f *demoFakes, pageURL, storePath string) config.Config {
 			PriceID: "price_demo_pro_monthly", Mode: config.ModeSubscription, MaxHWIDSlots: 2,
 			DiscordRoleIDs: []string{demoRoleID}},
 	}
+	cfg.Alerts.TelegramChatID = demoFeedChat
 	cfg.GatedCommands = []config.GatedCommand{
 		{Command: "premium", Products: []string{"pro", "pro-monthly"}, Reply: demoGatedReply},
 	}
@@ -191,7 +193,8 @@ func cmdDemo(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		Buyer:         demoBuyer(), Admin: demoAdmin(), Products: cfg.Products,
 		RoleNames: map[string]string{demoRoleID: "Pro"},
 		Clock:     clock,
-		Sweep:     a.lic.Sweep,
+		Sweep:     a.demoSweep,
+		FeedChat:  demoFeedChat,
 		Logger:    log.With("part", "demo"),
 	})
 	if err != nil {

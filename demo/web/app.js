@@ -201,6 +201,11 @@ function advance(days) {
 
 function renderPanel(d) {
   renderClock(d);
+  if (changed("feed", d.feed)) {
+    $("feed").innerHTML = (d.feed || []).filter((m) => m.from_bot).slice(-8).reverse()
+      .map((m) => '<div class="item feed-line">' + esc(m.text).replace(/\n/g, "<br>") + "</div>").join("") ||
+      '<span class="muted">none yet: sales, refunds, failures show here</span>';
+  }
   if (changed("roles", d.roles)) {
     $("roles").innerHTML = ["buyer", "admin"].map((r) => {
       const p = d[r], roles = d.roles[r] || [];
