@@ -335,6 +335,15 @@ func TestDemoBrowser(t *testing.T) {
 		b.screenshot(path)
 	}
 
+	// The admin feed pane shows the sale.
+	b.waitTrue("sale in the admin feed", `/New sale: Pro, [\d.]+ USD via stripe, buyer tg:5001/.test(document.querySelector('#feed').innerText)`)
+
+	// 28 days on, two days before the license ends, the buyer gets its
+	// reminder with a Renew button.
+	b.run("skip 28 days", chromedp.Click(chromedp.CSS("#advance-28")))
+	b.waitTrue("clock 28 days ahead", `document.querySelector('#clock-ahead').textContent.includes('28 day')`)
+	b.waitTrue("reminder with Renew", `[...document.querySelectorAll('#tg-messages .tg-msg')].some(m => m.innerText.includes('runs out on') && m.querySelector('.tg-btn[data-data="buy:pro"]'))`)
+
 	// The admin revokes the key from their own Telegram chat.
 	b.run("act as admin", chromedp.Click(chromedp.CSS("#persona-admin")))
 	b.waitTrue("admin chat", `document.querySelector('#tg-who').textContent.includes('tg:9001')`)
@@ -368,7 +377,7 @@ func TestDemoBrowser(t *testing.T) {
 	// The demo clock skips ahead from the panel.
 	b.waitTrue("clock shown", `document.querySelector('#clock-ahead').textContent.includes('real time')`)
 	b.run("skip 31 days", chromedp.Click(chromedp.CSS("#advance-31")))
-	b.waitTrue("clock ahead", `document.querySelector('#clock-ahead').textContent.includes('31 day')`)
+	b.waitTrue("clock ahead", `document.querySelector('#clock-ahead').textContent.includes('59 day')`)
 	b.waitTrue("AuthForge calls shown", `/\d+ validation/.test(document.querySelector('#auth-calls').textContent)`)
 	t.Logf("story done with key %s…", key[:4])
 }
