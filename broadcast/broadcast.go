@@ -24,7 +24,7 @@ import (
 
 // Texts sent by this package (the lead folds them into the catalog).
 const (
-	TextAnnouncement = "📣 %s\n\n(Shop announcement. Send /mute to stop these.)"
+	TextAnnouncement = "%s\n\n(Shop announcement. Send /mute to stop these.)"
 	TextProgress     = "Broadcast #%d: %d sent, %d blocked the bot, %d failed so far."
 	TextFinished     = "Broadcast #%d finished: %d sent, %d blocked the bot, %d failed, %d skipped (muted)."
 )

@@ -51,11 +51,11 @@ func (w *Worker) moneyBack(ctx context.Context, what, amount, pi, chargeID strin
 		return fmt.Errorf("find order of payment %s: %w", pi, err)
 	}
 	if !full {
-		w.alert(ctx, moneyBackKind(what), fmt.Sprintf("↩️ Partial %s%s of order %s (%s, %s): the license is kept.", what, amountNote(amount), order.ID, order.ProductID, order.Identity))
+		w.alert(ctx, moneyBackKind(what), fmt.Sprintf("Partial %s%s of order %s (%s, %s): the license is kept.", what, amountNote(amount), order.ID, order.ProductID, order.Identity))
 		return nil
 	}
 	if !revoke {
-		w.alert(ctx, moneyBackKind(what), fmt.Sprintf("↩️ %s%s of order %s (%s, %s): the license %s is kept because %s is off.",
+		w.alert(ctx, moneyBackKind(what), fmt.Sprintf("%s%s of order %s (%s, %s): the license %s is kept because %s is off.",
 			capital(what), amountNote(amount), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey), key))
 		return nil
 	}
@@ -72,7 +72,7 @@ func (w *Worker) moneyBack(ctx context.Context, what, amount, pi, chargeID strin
 		return err
 	}
 	if !wasRevoked {
-		w.alert(ctx, moneyBackKind(what), fmt.Sprintf("↩️ %s%s of order %s (%s, %s): license %s revoked.",
+		w.alert(ctx, moneyBackKind(what), fmt.Sprintf("%s%s of order %s (%s, %s): license %s revoked.",
 			capital(what), amountNote(amount), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey)))
 	}
 	return nil

@@ -171,7 +171,7 @@ func (w *Worker) applySub(ctx context.Context, f subFact, attempt int, replay bo
 	if order.Ended || order.Status == store.OrderRevoked {
 		revoked, err := w.revokeOrder(ctx, order, "subscription ended")
 		if revoked && order.Ended {
-			w.alert(ctx, notify.KindCancellation, fmt.Sprintf("🚫 Subscription ended: %s, buyer %s (order %s); license %s revoked.",
+			w.alert(ctx, notify.KindCancellation, fmt.Sprintf("Subscription ended: %s, buyer %s (order %s); license %s revoked.",
 				f.product.Name, order.Identity, order.ID, authforge.MaskKey(order.LicenseKey)))
 		}
 		return err
@@ -210,7 +210,7 @@ func (w *Worker) extend(ctx context.Context, order store.Order, f subFact) error
 		return fmt.Errorf("extend license %s of order %s: %w", authforge.MaskKey(order.LicenseKey), order.ID, err)
 	}
 	w.log.Info("subscription renewed", "order", order.ID, "key", authforge.MaskKey(order.LicenseKey), "until", until)
-	w.alert(ctx, notify.KindRenewal, fmt.Sprintf("🔁 Renewal: %s, %s, buyer %s; license runs to %s.",
+	w.alert(ctx, notify.KindRenewal, fmt.Sprintf("Renewal: %s, %s, buyer %s; license runs to %s.",
 		f.product.Name, orUnknown(f.amount), order.Identity, until.Format(notify.TimeLayout)))
 	return nil
 }
@@ -253,7 +253,7 @@ func (w *Worker) paymentFailed(ctx context.Context, f subFact, in invoice) error
 	if in.HostedInvoiceURL != "" {
 		n.Links = []notify.Link{{Label: "Pay invoice", URL: in.HostedInvoiceURL}}
 	}
-	w.alert(ctx, notify.KindPaymentFail, fmt.Sprintf("⚠️ Renewal payment failed: %s, %s, buyer %s (subscription %s).",
+	w.alert(ctx, notify.KindPaymentFail, fmt.Sprintf("Renewal payment failed: %s, %s, buyer %s (subscription %s).",
 		f.product.Name, orUnknown(notify.Money(in.AmountDue, in.Currency)), who, f.subID))
 	if err := w.notifier.Notify(ctx, who, n); err != nil {
 		w.log.Warn("buyer not warned about failed payment", "subscription", f.subID, "identity", who.String(), "err", err)

@@ -60,7 +60,7 @@ func (s Sale) Alert() Alert {
 	if amount == "" {
 		amount = "amount unknown"
 	}
-	return Alert{Kind: KindSale, Text: fmt.Sprintf("💰 New sale: %s, %s via %s, buyer %s", s.Product, amount, s.Rail, s.Buyer)}
+	return Alert{Kind: KindSale, Text: fmt.Sprintf("New sale: %s, %s via %s, buyer %s", s.Product, amount, s.Rail, s.Buyer)}
 }
 
 // Alerter is how the core tells the admins something; the admin feed

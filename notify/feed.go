@@ -178,7 +178,7 @@ func (f *Feed) send(ctx context.Context, text string) {
 		if ctx.Err() != nil {
 			continue
 		}
-		msg := fmt.Sprintf("⚠️ The admin feed channel %s refused a message (%v); check the bot's rights there.\n%s", c.FeedPlace(), err, text)
+		msg := fmt.Sprintf("The admin feed channel %s refused a message (%v); check the bot's rights there.\n%s", c.FeedPlace(), err, text)
 		if aerr := f.admins.AlertAdmins(ctx, msg); aerr != nil {
 			f.log.Warn("admin feed: admins not told", "err", aerr)
 		}

@@ -51,7 +51,7 @@ func TestFeedFiltersAndRoutes(t *testing.T) {
 	if !f.flush(ctx, nil) || f.flush(ctx, nil) {
 		t.Fatal("flush: want one message, then nothing left")
 	}
-	want := "💰 New sale: Pro, 20.00 USD via stripe, buyer tg:1\nrefunded"
+	want := "New sale: Pro, 20.00 USD via stripe, buyer tg:1\nrefunded"
 	if len(adm.got) != 1 || adm.got[0] != want {
 		t.Fatalf("admins got %q, want [%q] (renewal filtered out)", adm.got, want)
 	}

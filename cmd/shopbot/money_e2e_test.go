@@ -197,8 +197,8 @@ func TestRefundAndDisputeRevoke(t *testing.T) {
 			}
 			alert := w.wait(w.admin.ID, adminStart, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, c.alert) }, "admin alert")
 			// The admin feed may put several lines in one message.
-			if !strings.HasPrefix(alert.Text, "Admin alert: ") || !slices.Contains(strings.Split(strings.TrimPrefix(alert.Text, "Admin alert: "), "\n"), "↩️ "+want) {
-				t.Errorf("admin alert = %q, want a line %q", alert.Text, "↩️ "+want)
+			if !strings.HasPrefix(alert.Text, "Admin alert: ") || !slices.Contains(strings.Split(strings.TrimPrefix(alert.Text, "Admin alert: "), "\n"), want) {
+				t.Errorf("admin alert = %q, want a line %q", alert.Text, want)
 			}
 			revokedDM := func() bool {
 				return slices.ContainsFunc(w.dc.DMs(discordBuyer.ID), func(m discordtest.Message) bool {

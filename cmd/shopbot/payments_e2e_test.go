@@ -68,7 +68,7 @@ func TestPartialRefundKeepsLicense(t *testing.T) {
 		t.Fatalf("gated command after a partial refund = %q", r.Text)
 	}
 	alert := w.wait(w.admin.ID, adminStart, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, "Partial refund") }, "partial refund alert")
-	if want := "↩️ Partial refund (5.00 USD) of order cs_test_partial (pro, tg:5001): the license is kept."; !slices.Contains(strings.Split(strings.TrimPrefix(alert.Text, "Admin alert: "), "\n"), want) {
+	if want := "Partial refund (5.00 USD) of order cs_test_partial (pro, tg:5001): the license is kept."; !slices.Contains(strings.Split(strings.TrimPrefix(alert.Text, "Admin alert: "), "\n"), want) {
 		t.Errorf("alert = %q, want %q", alert.Text, want)
 	}
 
