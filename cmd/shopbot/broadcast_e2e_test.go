@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
+	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/store"
 )
@@ -86,4 +90,59 @@ func TestBroadcastSurvivesRestart(t *testing.T) {
 			t.Fatalf("holder %d got the announcement %d times, want %d", id, got[id], want)
 		}
 	}
+}
+
+// TestDiscordBroadcastAndMute: in Discord, /broadcast with its options
+// drafts, the Send button starts it, the holder gets the announcement by
+// DM and the admin the final count; a holder who ran /mute is skipped.
+func TestDiscordBroadcastAndMute(t *testing.T) {
+	w := newWorld(t)
+	w.withDiscord("http")
+	w.start()
+	w.postEvent(stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_dc_bc", SessionID: "cs_test_dc_bc", Product: "pro", Identity: "discord:" + discordBuyer.ID}))
+	w.waitDMKey(discordBuyer.ID)
+
+	draft := w.slash(discordAdmin, "broadcast", discordtest.StringOption("product", "pro"), discordtest.StringOption("text", "Maintenance tonight"))
+	if !strings.Contains(draft.Content, "reaches 1 buyer(s)") || len(draft.Buttons) != 1 {
+		t.Fatalf("draft = %q %+v", draft.Content, draft.Buttons)
+	}
+	if r := w.click(discordAdmin, draft.Buttons[0].CustomID); !strings.Contains(r.Content, "started") {
+		t.Fatalf("Send = %q", r.Content)
+	}
+	if r := w.click(discordAdmin, draft.Buttons[0].CustomID); !strings.Contains(r.Content, "already started") {
+		t.Fatalf("Send pressed again = %q", r.Content)
+	}
+	dm := func(user, text string) func() bool {
+		return func() bool {
+			return slices.ContainsFunc(w.dc.DMs(user), func(m discordtest.Message) bool { return strings.Contains(m.Content, text) })
+		}
+	}
+	w.waitUntil("the announcement", dm(discordBuyer.ID, "Maintenance tonight"))
+	w.waitUntil("the final count", dm(discordAdmin.ID, "finished: 1 sent, 0 blocked the bot, 0 failed, 0 skipped"))
+
+	if r := w.slash(discordBuyer, "mute"); !strings.Contains(r.Content, "muted") {
+		t.Fatalf("/mute = %q", r.Content)
+	}
+	if r := w.slash(discordAdmin, "broadcast", discordtest.StringOption("product", "all"), discordtest.StringOption("text", "Second news")); !strings.Contains(r.Content, "can be reached") {
+		t.Fatalf("draft to a muted holder only = %q", r.Content)
+	}
+	if r := w.slash(discordBuyer, "broadcast", discordtest.StringOption("product", "pro"), discordtest.StringOption("text", "x")); strings.Contains(r.Content, "reaches") {
+		t.Fatalf("a buyer drafted a broadcast: %q", r.Content)
+	}
+}
+
+// click presses a button of a bot message as u and returns the reply.
+func (w *world) click(u discordtest.User, customID string) discordtest.Reply {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	in := w.dc.ComponentClick(u, customID)
+	if code, err := w.dc.PostInteraction(ctx, "http://"+w.addr+"/discord/interactions", in); err != nil || code != 200 {
+		w.t.Fatalf("click %s: %d %v", customID, code, err)
+	}
+	r, err := w.dc.WaitReply(ctx, in)
+	if err != nil {
+		w.t.Fatalf("reply to click %s: %v\n%s", customID, err, w.logs)
+	}
+	return r
 }
