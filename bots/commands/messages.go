@@ -400,3 +400,10 @@ const (
 	OptionBroadcastProd = "A product id, or all"
 	OptionBroadcastText = "The announcement"
 )
+
+// Admin feed lines about the bot's rights (issue 13.1).
+const (
+	// TextChatRights: the bot is not an admin with the rights a
+	// members-only Telegram chat needs (%d is the chat id).
+	TextChatRights = "I am not an admin with the right to invite and ban users in the members-only Telegram chat %d, so buyers are not let in and strangers are not removed there. Make the bot an admin of that chat with those rights."
+)

@@ -217,6 +217,7 @@ func (b *Bot) invite(ctx context.Context, chat, user int64, who identity.Identit
 		return err
 	})
 	if err != nil {
+		b.lacksRights(ctx, chat, err)
 		return "", fmt.Errorf("createChatInviteLink (is the bot an admin with the invite right?): %s", b.redact(err))
 	}
 	b.invites.remember(chat, user, now.Add(inviteTTL))
@@ -230,6 +231,7 @@ func (b *Bot) remove(ctx context.Context, chat, user int64) error {
 		return err
 	})
 	if err != nil {
+		b.lacksRights(ctx, chat, err)
 		return fmt.Errorf("banChatMember (is the bot an admin with the ban right?): %s", b.redact(err))
 	}
 	return b.unban(ctx, chat, user)

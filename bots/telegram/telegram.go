@@ -93,6 +93,9 @@ type Options struct {
 	// clock so nothing really waits.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Feed is the admin feed told when the bot lacks its admin rights in
+	// a members-only chat (feed.go); nil: not told.
+	Feed notify.Alerter
 }
 
 // Bot is the running adapter.
@@ -137,6 +140,8 @@ type Bot struct {
 	processed      atomic.Int64
 	invites        inviteMemo
 	runOnce        sync.Once
+	feed           notify.Alerter
+	rightsAlerts   rightsMemo
 }
 
 var _ notify.Sender = (*Bot)(nil)
@@ -164,6 +169,8 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 	pacing.RetryAfter, pacing.Now, pacing.Sleep = retryAfter, opts.Now, paceSleep
 	pacing.Logger = opts.Logger
 	b := &Bot{
+		feed:           opts.Feed,
+		rightsAlerts:   rightsMemo{m: map[int64]time.Time{}},
 		cmds:           opts.Commands,
 		log:            opts.Logger,
 		token:          opts.Token,

@@ -175,6 +175,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if cfg.TelegramEnabled() {
 		opts := telegramOptions(cfg, cmds, h, log.With("part", "telegram"))
 		opts.Entitled, opts.Members, opts.OnRemoval = a.lic.Entitled, a.db, a.accessRemoved
+		opts.Feed = a.router
 		err = a.retryStart(ctx, "telegram", telegram.ErrUnauthorized, func() (err error) {
 			a.tg, err = telegram.New(ctx, opts)
 			return err

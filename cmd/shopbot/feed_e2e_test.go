@@ -29,6 +29,11 @@ telegram_chat_id = %d
 discord_channel_id = %q
 `, testFeedChat, testFeedChannel)
 	w.tg.AddChat(testFeedChat, "Shop feed")
+	// A members-only chat where the bot was never made an admin.
+	const rightlessChat = -1005550002
+	w.productExtra = fmt.Sprintf("telegram_chat_ids = [%d]\n", rightlessChat)
+	w.tg.AddChat(rightlessChat, "Pro members")
+	w.tg.SetMember(rightlessChat, w.tg.BotUser().ID, telegramtest.StatusMember)
 	w.dc.AddTextChannel(testFeedChannel)
 	w.start()
 	w.say(w.buyer, "/start")
@@ -87,6 +92,11 @@ discord_channel_id = %q
 		return false
 	})
 	w.af.SetUnlimitedCredits()
+	// With credits back the activation works, and the invite link to the
+	// members-only chat is refused: the bot lacks the rights there.
+	if r := w.say(w.buyer, "/activate "+key3); !strings.Contains(r.Text, "Activated") {
+		t.Fatalf("/activate = %q", r.Text)
+	}
 
 	// A missing permission: Discord refuses the product role.
 	w.dc.DenyRoles()
@@ -106,6 +116,7 @@ discord_channel_id = %q
 		"AuthForge is out of credits",
 		"New sale: Pro, 20.00 USD via stripe, buyer discord:" + discordBuyer.ID,
 		"missing Manage Roles permission",
+		"not an admin with the right to invite and ban users in the members-only Telegram chat -1005550002",
 	}
 	feedText := func() string {
 		var b strings.Builder
