@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/shopbot/shopbot/identity"
@@ -46,6 +47,10 @@ func (h *Handler) broadcast(ctx context.Context, req Request) Reply {
 		return Reply{Text: fmt.Sprintf(msgBroadcastProduct, product), Ephemeral: true}
 	}
 	text := strings.TrimSpace(strings.Join(req.Args[1:], " "))
+	if req.Raw != "" {
+		// As typed, past the product word: every word and line break.
+		text = strings.TrimSpace(strings.TrimLeftFunc(strings.TrimPrefix(req.Raw, req.Args[0]), unicode.IsSpace))
+	}
 	if n := utf8.RuneCountInString(text); n > maxBroadcastRunes {
 		return Reply{Text: fmt.Sprintf(msgBroadcastTooLong, n, maxBroadcastRunes), Ephemeral: true}
 	}

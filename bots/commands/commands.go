@@ -33,6 +33,10 @@ type Request struct {
 	// chat, or a Discord interaction answered ephemerally. Keys and
 	// checkout links are only ever put into private replies.
 	Private bool
+	// Raw is the text after the command as typed (Telegram), line breaks
+	// kept; "" when the platform sends options (Discord). /broadcast
+	// reads its announcement from it: Args are words, at most 16.
+	Raw string
 }
 
 // Reply is what the adapter shows. An empty Reply (no Text) means "say

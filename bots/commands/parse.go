@@ -14,6 +14,8 @@ type Parsed struct {
 	// command names no bot. Adapters ignore commands for other bots.
 	Mention string
 	Args    []string
+	// Rest is the text after the command, trimmed, with its line breaks.
+	Rest string
 }
 
 // Limits on hostile input: Telegram messages are at most 4096 characters,
@@ -57,5 +59,5 @@ func ParseCommand(text string) (Parsed, bool) {
 	if len(args) == 0 {
 		args = nil
 	}
-	return Parsed{Command: name, Mention: mention, Args: args}, true
+	return Parsed{Command: name, Mention: mention, Args: args, Rest: strings.TrimSpace(rest)}, true
 }

@@ -16,10 +16,11 @@ func TestParseCommand(t *testing.T) {
 		ok   bool
 	}{
 		{"/buy", Parsed{Command: "buy"}, true},
-		{"/BUY pro-monthly", Parsed{Command: "buy", Args: []string{"pro-monthly"}}, true},
-		{"/activate@Shop_Bot  ABCD-EFGH\n", Parsed{Command: "activate", Mention: "Shop_Bot", Args: []string{"ABCD-EFGH"}}, true},
-		{"/start buy_pro", Parsed{Command: "start", Args: []string{"buy_pro"}}, true},
-		{"/revoke\ttg:1", Parsed{Command: "revoke", Args: []string{"tg:1"}}, true},
+		{"/BUY pro-monthly", Parsed{Command: "buy", Args: []string{"pro-monthly"}, Rest: "pro-monthly"}, true},
+		{"/activate@Shop_Bot  ABCD-EFGH\n", Parsed{Command: "activate", Mention: "Shop_Bot", Args: []string{"ABCD-EFGH"}, Rest: "ABCD-EFGH"}, true},
+		{"/start buy_pro", Parsed{Command: "start", Args: []string{"buy_pro"}, Rest: "buy_pro"}, true},
+		{"/revoke\ttg:1", Parsed{Command: "revoke", Args: []string{"tg:1"}, Rest: "tg:1"}, true},
+		{"/broadcast pro Line one\nline two  ", Parsed{Command: "broadcast", Args: []string{"pro", "Line", "one", "line", "two"}, Rest: "pro Line one\nline two"}, true},
 		{"hello", Parsed{}, false},
 		{"/", Parsed{}, false},
 		{"/ buy", Parsed{}, false},

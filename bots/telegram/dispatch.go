@@ -76,7 +76,7 @@ func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
 		if p.Mention != "" && !strings.EqualFold(p.Mention, b.username) {
 			return
 		}
-		req.Command, req.Args = p.Command, p.Args
+		req.Command, req.Args, req.Raw = p.Command, p.Args, p.Rest
 	} else if !private {
 		return
 	}

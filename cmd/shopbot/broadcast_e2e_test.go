@@ -48,7 +48,10 @@ func TestBroadcastSurvivesRestart(t *testing.T) {
 	}
 	w.tg.BlockBot(blocked)
 
-	draft := w.say(w.admin, "/broadcast pro Version 2 is out!")
+	// More than 16 words and a line break: the announcement is sent as
+	// typed, not as the command's first words.
+	const news = "Version 2 is out!\nIt brings the new editor, faster sync, dark mode, a plugin store, and many fixes you asked for: thank you all."
+	draft := w.say(w.admin, "/broadcast pro "+news)
 	if !strings.Contains(draft.Text, "reaches 499 buyer(s)") || len(draft.Buttons()) != 1 {
 		t.Fatalf("draft = %q %+v, want 499 reached (one muted) and a Send button", draft.Text, draft.Buttons())
 	}
@@ -61,7 +64,7 @@ func TestBroadcastSurvivesRestart(t *testing.T) {
 		for i := range broadcastHolders {
 			id := int64(7000 + i)
 			for _, m := range w.tg.BotMessages(id) {
-				if strings.Contains(m.Text, "Version 2 is out!") {
+				if strings.Contains(m.Text, news) {
 					got[id]++
 				}
 			}
