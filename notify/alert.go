@@ -19,7 +19,7 @@ const (
 	KindRefund       Kind = "refund"         // money given back
 	KindDispute      Kind = "dispute"        // a chargeback opened
 	KindFulfillment  Kind = "fulfillment"    // an order that cannot be fulfilled
-	KindCredits      Kind = "credits"        // AuthForge credits low or out, app misconfigured
+	KindCredits      Kind = "credits"        // AuthForge out of credits, burn cap reached, app credentials refused
 	KindPermission   Kind = "permission"     // the bot lacks a right it needs in a chat or guild
 	KindAccess       Kind = "access"         // access taken from someone who held it without a license
 )
@@ -27,16 +27,6 @@ const (
 // Kinds lists every alert kind, in the order the docs give them.
 var Kinds = []Kind{KindSale, KindRenewal, KindCancellation, KindPaymentFail, KindRefund,
 	KindDispute, KindFulfillment, KindCredits, KindPermission, KindAccess}
-
-// ValidKind reports whether k is one of Kinds.
-func ValidKind(k string) bool {
-	for _, c := range Kinds {
-		if string(c) == k {
-			return true
-		}
-	}
-	return false
-}
 
 // Alert is one line for the admins.
 type Alert struct {

@@ -390,7 +390,7 @@ const (
 	msgBroadcastNone    = "Nobody holding %s can be reached (no current holders, or all muted); nothing to send."
 	msgBroadcastButton  = "Send to %d buyer(s)"
 	msgBroadcastStarted = "Broadcast #%d started. I will report progress and the final count here."
-	msgBroadcastTwice   = "That broadcast was already started."
+	msgBroadcastTwice   = "That broadcast was already started, or its button is no longer valid. Send /broadcast again for a new one."
 	msgBroadcastTooLong = "That announcement is %d characters long; keep it under %d."
 	msgMuted            = "Shop announcements are muted. Reminders about your licenses still come. Send /unmute to hear announcements again."
 	msgUnmuted          = "Shop announcements are on again. Send /mute to stop them."
