@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shopbot/shopbot/identity"
 )
 
 func TestGateFreshSessionCostsNothing(t *testing.T) {
@@ -271,5 +273,31 @@ func TestGateRevalidatesWhenSessionGone(t *testing.T) {
 	}
 	if h.activations(alice)[0].SessionToken == "" {
 		t.Error("new session not stored")
+	}
+}
+
+// HeartbeatAll reads the due activations page by page from the store's
+// refresh index: every activation older than minAge is heartbeated once,
+// however many pages they fill, and none refreshed since.
+func TestHeartbeatAllPagesOnlyDue(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.Refresh = RefreshEager })
+	const old, fresh = heartbeatPage + 9, 5
+	for i := range old + fresh {
+		if i == old {
+			h.clock.Advance(20 * time.Minute)
+		}
+		who := identity.TelegramUser(int64(5000 + i))
+		h.activate(who, h.issue("pro", who, time.Time{}).Key)
+	}
+	beats := h.heartbeatCalls()
+	n, err := h.svc.HeartbeatAll(h.ctx, 10*time.Minute)
+	if err != nil || n != old {
+		t.Fatalf("HeartbeatAll = %d, %v; want %d", n, err, old)
+	}
+	if got := h.heartbeatCalls() - beats; got != old {
+		t.Fatalf("%d heartbeats for %d due activations", got, old)
+	}
+	if n, err := h.svc.HeartbeatAll(h.ctx, 10*time.Minute); n != 0 || err != nil {
+		t.Fatalf("second pass right after: %d, %v; want nothing due", n, err)
 	}
 }

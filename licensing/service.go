@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -265,29 +264,29 @@ func (s *Service) Sync(ctx context.Context, who identity.Identity) ([]string, er
 	return products, nil
 }
 
-// SyncAll syncs every identity that holds an activation or owns a license
-// with an activation; it returns how many identities it synced.
+// SyncAll syncs every identity that holds an activation; it returns how
+// many identities it synced. It streams the activations, which the store
+// keeps in identity order, so it holds one page in memory however many
+// buyers there are.
 func (s *Service) SyncAll(ctx context.Context) (int, error) {
-	acts, err := s.allActivations(ctx)
-	if err != nil {
-		return 0, err
-	}
-	var who []identity.Identity
-	for _, a := range acts {
-		if !slices.Contains(who, a.Identity) {
-			who = append(who, a.Identity)
-		}
-	}
 	var errs []error
-	for _, w := range who {
-		if _, err := s.Sync(ctx, w); err != nil {
+	synced := 0
+	var last identity.Identity
+	err := s.store.ForEachActivation(ctx, func(a store.Activation) error {
+		if synced > 0 && a.Identity == last {
+			return nil
+		}
+		last = a.Identity
+		synced++
+		if _, err := s.Sync(ctx, a.Identity); err != nil {
 			errs = append(errs, err)
 		}
-		if ctx.Err() != nil {
-			break
-		}
+		return ctx.Err()
+	})
+	if err != nil && ctx.Err() == nil {
+		errs = append(errs, fmt.Errorf("licensing: list activations: %w", err))
 	}
-	return len(who), errors.Join(errs...)
+	return synced, errors.Join(errs...)
 }
 
 // alertOnce alerts the admins about kind at most once per alertInterval.

@@ -138,49 +138,46 @@ func (s *Service) sweepKey(ctx context.Context, key string) (*fallout, error) {
 	return nil, nil
 }
 
-// HeartbeatAll refreshes, one by one, every activation whose last refresh is
-// older than minAge or whose session has expired. It returns how many
-// sessions were refreshed; activations AuthForge calls revoked or expired are
-// removed as in Check.
+// heartbeatPage is how many due activations HeartbeatAll reads per store
+// transaction.
+const heartbeatPage = 256
+
+// HeartbeatAll refreshes, one by one, every activation last verified more
+// than minAge ago, oldest first, reading only those from the store's
+// refresh index. It returns how many sessions were refreshed; activations
+// AuthForge calls revoked or expired are removed as in Check. A session
+// that expires sooner than minAge after its refresh is renewed by the
+// gate on its next use, as in lazy mode.
 func (s *Service) HeartbeatAll(ctx context.Context, minAge time.Duration) (int, error) {
-	acts, err := s.allActivations(ctx)
-	if err != nil {
-		return 0, err
-	}
+	cutoff := s.now().Add(-minAge)
 	refreshed := 0
 	var errs []error
-	for _, a := range acts {
-		if ctx.Err() != nil {
+	var cur store.RefreshCursor
+	for ctx.Err() == nil {
+		acts, next, err := s.store.ActivationsRefreshedBefore(ctx, cutoff, cur, heartbeatPage)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("licensing: due activations: %w", err))
 			break
 		}
-		now := s.now()
-		if now.Sub(a.RefreshedAt) < minAge && now.Before(a.SessionExpiresAt) {
-			continue
+		for _, a := range acts {
+			if ctx.Err() != nil {
+				break
+			}
+			_, err := s.refreshActivation(ctx, a.Identity, a.Key, true)
+			switch {
+			case err == nil:
+				refreshed++
+			case errors.Is(err, ErrNotEntitled):
+			default:
+				errs = append(errs, fmt.Errorf("%s %s: %w", a.Identity, authforge.MaskKey(a.Key), err))
+			}
 		}
-		_, err := s.refreshActivation(ctx, a.Identity, a.Key, true)
-		switch {
-		case err == nil:
-			refreshed++
-		case errors.Is(err, ErrNotEntitled):
-		default:
-			errs = append(errs, fmt.Errorf("%s %s: %w", a.Identity, authforge.MaskKey(a.Key), err))
+		if len(acts) < heartbeatPage {
+			break
 		}
+		cur = next
 	}
 	return refreshed, errors.Join(errs...)
-}
-
-// allActivations copies every stored activation; writes happen after the
-// store's iteration has finished.
-func (s *Service) allActivations(ctx context.Context) ([]store.Activation, error) {
-	var acts []store.Activation
-	err := s.store.ForEachActivation(ctx, func(a store.Activation) error {
-		acts = append(acts, a)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("licensing: list activations: %w", err)
-	}
-	return acts, nil
 }
 
 // holdersOf lists the identities holding key.

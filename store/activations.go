@@ -64,8 +64,12 @@ func (db *DB) PutActivation(ctx context.Context, a Activation) error {
 	return db.update(ctx, func(tx *bolt.Tx) error {
 		acts := bucket(tx, bucketActivations)
 		k := activationKey(a.Identity, kid)
-		was, err := activationProduct(acts.Get(k))
+		old := acts.Get(k)
+		was, err := activationProduct(old)
 		if err != nil {
+			return err
+		}
+		if err := reindexRefreshTx(tx, k, old, refreshedAt(a), false); err != nil {
 			return err
 		}
 		if was == "" && !hasActivations(acts, a.Identity) {
@@ -221,8 +225,12 @@ func (db *DB) DeleteActivation(ctx context.Context, who identity.Identity, key s
 	return db.update(ctx, func(tx *bolt.Tx) error {
 		acts := bucket(tx, bucketActivations)
 		k := activationKey(who, kid)
-		was, err := activationProduct(acts.Get(k))
+		old := acts.Get(k)
+		was, err := activationProduct(old)
 		if err != nil || was == "" {
+			return err
+		}
+		if err := reindexRefreshTx(tx, k, old, time.Time{}, true); err != nil {
 			return err
 		}
 		if err := acts.Delete(k); err != nil {

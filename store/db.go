@@ -34,7 +34,7 @@ var (
 )
 
 // SchemaVersion is the layout this code reads and writes (see doc.go).
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 // DefaultLockTimeout is how long Open waits for the file lock.
 const DefaultLockTimeout = 2 * time.Second
@@ -45,29 +45,30 @@ const (
 )
 
 const (
-	bucketMeta           = "meta"
-	bucketEvents         = "events"
-	bucketEventsSeq      = "events_seq"
-	bucketEventsState    = "events_state"
-	bucketEventsPayload  = "events_payload"
-	bucketEventsDue      = "events_due"
-	bucketEventsKey      = "events_key"
-	bucketCounters       = "counters"
-	bucketOrders         = "orders"
-	bucketOrdersPI       = "orders_pi"
-	bucketOrdersSub      = "orders_sub"
-	bucketLicenses       = "licenses"
-	bucketLicensesOwner  = "licenses_owner"
-	bucketLicensesDue    = "licenses_due"
-	bucketReminders      = "reminders"
-	bucketActivations    = "activations"
-	bucketActivationsKey = "activations_key"
-	bucketBroadcasts     = "broadcasts" // broadcast.go
-	bucketMuted          = "muted"      // broadcast.go
-	bucketSessions       = "open_sessions"
-	bucketSessionsID     = "open_sessions_id"
-	bucketAudit          = "audit"
-	bucketMembers        = "members"
+	bucketMeta               = "meta"
+	bucketEvents             = "events"
+	bucketEventsSeq          = "events_seq"
+	bucketEventsState        = "events_state"
+	bucketEventsPayload      = "events_payload"
+	bucketEventsDue          = "events_due"
+	bucketEventsKey          = "events_key"
+	bucketCounters           = "counters"
+	bucketOrders             = "orders"
+	bucketOrdersPI           = "orders_pi"
+	bucketOrdersSub          = "orders_sub"
+	bucketLicenses           = "licenses"
+	bucketLicensesOwner      = "licenses_owner"
+	bucketLicensesDue        = "licenses_due"
+	bucketReminders          = "reminders"
+	bucketActivations        = "activations"
+	bucketActivationsKey     = "activations_key"
+	bucketActivationsRefresh = "activations_refresh"
+	bucketBroadcasts         = "broadcasts" // broadcast.go
+	bucketMuted              = "muted"      // broadcast.go
+	bucketSessions           = "open_sessions"
+	bucketSessionsID         = "open_sessions_id"
+	bucketAudit              = "audit"
+	bucketMembers            = "members"
 )
 
 // allBuckets is a function, not a var, to keep the package free of mutable
@@ -77,7 +78,7 @@ func allBuckets() []string {
 		bucketMeta, bucketEvents, bucketEventsSeq, bucketEventsState,
 		bucketEventsPayload, bucketEventsDue, bucketEventsKey, bucketCounters,
 		bucketOrders, bucketOrdersPI, bucketOrdersSub,
-		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketReminders, bucketActivations, bucketActivationsKey,
+		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketReminders, bucketActivations, bucketActivationsKey, bucketActivationsRefresh,
 		bucketSessions, bucketSessionsID, bucketAudit, bucketMembers,
 		bucketBroadcasts, bucketMuted,
 	}

@@ -24,6 +24,7 @@ func migrations() []migration {
 	return []migration{
 		{from: 1, what: "event payloads moved out of the event records; due-time, order-key and counter indexes built", run: migrateEventsV2},
 		{from: 2, what: "order, license and activation counters and the licenses' due index built, so /stats, /metrics and the sweeper read a few keys", run: migrateCountersV3},
+		{from: 3, what: "activations' refresh index built, so the eager heartbeat reads only the activations it is due to refresh", run: migrateRefreshV4},
 	}
 }
 
