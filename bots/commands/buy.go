@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/shopbot/shopbot/config"
@@ -74,7 +75,7 @@ func (h *Handler) buy(ctx context.Context, req Request, id, code string) Reply {
 		return r
 	}
 	if !req.Private {
-		return goPrivate(msgGoPrivateBuy, "buy_"+p.ID)
+		return goPrivateBuy(p.ID, code)
 	}
 	url, err := h.shop.CheckoutLink(ctx, req.Who, p.ID, code)
 	if err != nil {
@@ -141,4 +142,28 @@ func orList(names []string) string {
 		return names[0]
 	}
 	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
+
+// startCode is what a promotion code may be to ride in a Telegram start
+// link: the link's payload allows 64 characters of [A-Za-z0-9_-], and
+// "buy_<id>_" takes up to 37 of them.
+var startCode = regexp.MustCompile(`^[A-Za-z0-9-]{1,27}$`)
+
+// goPrivateBuy sends a group's /buy to the private chat, keeping the
+// promotion code in the start link when it fits there, else asking for it
+// again in the private chat.
+func goPrivateBuy(product, code string) Reply {
+	switch {
+	case code == "":
+		return goPrivate(msgGoPrivateBuy, "buy_"+product)
+	case startCode.MatchString(code):
+		return goPrivate(msgGoPrivateBuy, "buy_"+product+"_"+code)
+	}
+	return goPrivate(fmt.Sprintf(msgGoPrivateBuyCode, product, plain(code)), "buy_"+product)
+}
+
+// startBuy splits a "buy_" start payload into the product and the code.
+func startBuy(payload string) (product, code string) {
+	product, code, _ = strings.Cut(payload, "_")
+	return product, code
 }

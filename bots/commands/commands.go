@@ -266,7 +266,8 @@ func (h *Handler) start(ctx context.Context, req Request) Reply {
 	payload := firstArg(req.Args)
 	switch {
 	case strings.HasPrefix(payload, "buy_"):
-		return h.buy(ctx, req, strings.TrimPrefix(payload, "buy_"), "")
+		id, code := startBuy(strings.TrimPrefix(payload, "buy_"))
+		return h.buy(ctx, req, id, code)
 	case payload == "license":
 		return h.licenses(ctx, req)
 	case payload == "activate":

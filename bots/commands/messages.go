@@ -407,3 +407,10 @@ const (
 	// members-only Telegram chat needs (%d is the chat id).
 	TextChatRights = "I am not an admin with the right to invite and ban users in the members-only Telegram chat %d, so buyers are not let in and strangers are not removed there. Make the bot an admin of that chat with those rights."
 )
+
+// Texts of the group /buy with a promotion code.
+const (
+	// msgGoPrivateBuyCode answers a group's /buy PRODUCT CODE whose code
+	// cannot ride in the start link; %s is the product id, %s the code.
+	msgGoPrivateBuyCode = "Checkout links are only sent in our private chat. Tap the button, then send `/buy %s %s` there to apply your code."
+)
