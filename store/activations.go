@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -18,21 +17,21 @@ import (
 // slot) and keeps the last verified AuthForge session, which lets the gate
 // answer without a network call while it is unexpired.
 type Activation struct {
-	Identity  identity.Identity `json:"identity"`
-	Key       string            `json:"key"`
-	ProductID string            `json:"product_id"`
+	Identity  identity.Identity `json:"identity" rec:"1"`
+	Key       string            `json:"key" rec:"2"`
+	ProductID string            `json:"product_id" rec:"3"`
 	// SessionToken and Payload (whose JSON carries the token) are sealed at
 	// rest in an encrypted store; so is Key.
-	SessionToken     string    `json:"session_token,omitempty"`
-	SessionExpiresAt time.Time `json:"session_expires_at,omitzero"`
-	Payload          string    `json:"payload,omitempty"`
-	Signature        string    `json:"signature,omitempty"`
-	KeyID            string    `json:"key_id,omitempty"`
-	LicenseExpiresAt time.Time `json:"license_expires_at,omitzero"`
-	HWIDCount        int       `json:"hwid_count,omitempty"`
-	MaxSlots         int       `json:"max_slots,omitempty"`
-	ActivatedAt      time.Time `json:"activated_at"`
-	RefreshedAt      time.Time `json:"refreshed_at,omitzero"`
+	SessionToken     string    `json:"session_token,omitempty" rec:"4"`
+	SessionExpiresAt time.Time `json:"session_expires_at,omitzero" rec:"5"`
+	Payload          string    `json:"payload,omitempty" rec:"6"`
+	Signature        string    `json:"signature,omitempty" rec:"7"`
+	KeyID            string    `json:"key_id,omitempty" rec:"8"`
+	LicenseExpiresAt time.Time `json:"license_expires_at,omitzero" rec:"9"`
+	HWIDCount        int       `json:"hwid_count,omitempty" rec:"10"`
+	MaxSlots         int       `json:"max_slots,omitempty" rec:"11"`
+	ActivatedAt      time.Time `json:"activated_at" rec:"12"`
+	RefreshedAt      time.Time `json:"refreshed_at,omitzero" rec:"13"`
 }
 
 // forEachPage is how many activations ForEachActivation reads per
@@ -77,7 +76,7 @@ func (db *DB) PutActivation(ctx context.Context, a Activation) error {
 				return err
 			}
 		}
-		if err := putJSON(acts, k, rec); err != nil {
+		if err := putRecord(acts, k, rec); err != nil {
 			return err
 		}
 		if err := moveCount(tx, activationCounterOf(was), activationPrefix+a.ProductID); err != nil {
@@ -94,9 +93,9 @@ func activationProduct(raw []byte) (string, error) {
 		return "", nil
 	}
 	var p struct {
-		ProductID string `json:"product_id"`
+		ProductID string `json:"product_id" rec:"3"`
 	}
-	if err := json.Unmarshal(raw, &p); err != nil {
+	if err := decodeRecord(raw, &p); err != nil {
 		return "", fmt.Errorf("store: decode activation: %w", err)
 	}
 	// A record always counts somewhere, even one without a product.
@@ -144,7 +143,7 @@ func activationCountsTx(tx *bolt.Tx) (map[string]int, int) {
 
 func (db *DB) decodeActivation(raw []byte) (Activation, error) {
 	var a Activation
-	if err := json.Unmarshal(raw, &a); err != nil {
+	if err := decodeRecord(raw, &a); err != nil {
 		return Activation{}, fmt.Errorf("store: decode activation: %w", err)
 	}
 	var err error

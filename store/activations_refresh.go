@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -41,10 +40,10 @@ func storedRefresh(raw []byte) (time.Time, bool, error) {
 		return time.Time{}, false, nil
 	}
 	var r struct {
-		ActivatedAt time.Time `json:"activated_at"`
-		RefreshedAt time.Time `json:"refreshed_at,omitzero"`
+		ActivatedAt time.Time `json:"activated_at" rec:"12"`
+		RefreshedAt time.Time `json:"refreshed_at,omitzero" rec:"13"`
 	}
-	if err := json.Unmarshal(raw, &r); err != nil {
+	if err := decodeRecord(raw, &r); err != nil {
 		return time.Time{}, false, fmt.Errorf("store: decode activation: %w", err)
 	}
 	return refreshedAt(Activation{ActivatedAt: r.ActivatedAt, RefreshedAt: r.RefreshedAt}), true, nil

@@ -3,7 +3,6 @@ package store
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -25,18 +24,18 @@ const (
 // License is shopbot's copy of an AuthForge license.
 type License struct {
 	// Key is sealed at rest in an encrypted store.
-	Key       string            `json:"key"`
-	ProductID string            `json:"product_id"`
-	Owner     identity.Identity `json:"owner,omitzero"`
-	OrderID   string            `json:"order_id,omitempty"`
-	Status    LicenseStatus     `json:"status"`
+	Key       string            `json:"key" rec:"1"`
+	ProductID string            `json:"product_id" rec:"2"`
+	Owner     identity.Identity `json:"owner,omitzero" rec:"3"`
+	OrderID   string            `json:"order_id,omitempty" rec:"4"`
+	Status    LicenseStatus     `json:"status" rec:"5"`
 	// ExpiresAt zero means a lifetime license.
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-	MaxSlots  int       `json:"max_slots,omitempty"`
-	Label     string    `json:"label,omitempty"`
-	Source    string    `json:"source,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	RevokedAt time.Time `json:"revoked_at,omitzero"`
+	ExpiresAt time.Time `json:"expires_at,omitzero" rec:"6"`
+	MaxSlots  int       `json:"max_slots,omitempty" rec:"7"`
+	Label     string    `json:"label,omitempty" rec:"8"`
+	Source    string    `json:"source,omitempty" rec:"9"`
+	CreatedAt time.Time `json:"created_at" rec:"10"`
+	RevokedAt time.Time `json:"revoked_at,omitzero" rec:"11"`
 }
 
 // PutLicense stores l, replacing any record with the same key, so a retry
@@ -79,7 +78,7 @@ func (db *DB) putLicenseTx(tx *bolt.Tx, l License) error {
 	}
 	rec := l
 	rec.Key = db.crypt.seal(aadLicenseKey, l.Key)
-	if err := putJSON(bucket(tx, bucketLicenses), kid, rec); err != nil {
+	if err := putRecord(bucket(tx, bucketLicenses), kid, rec); err != nil {
 		return err
 	}
 	if err := reindexDueTx(tx, kid, old, exists, l); err != nil {
@@ -119,7 +118,7 @@ func (db *DB) decodeLicense(raw []byte) (License, error) {
 		return License{}, ErrNotFound
 	}
 	var l License
-	if err := json.Unmarshal(raw, &l); err != nil {
+	if err := decodeRecord(raw, &l); err != nil {
 		return License{}, fmt.Errorf("decode: %w", err)
 	}
 	var err error
@@ -202,9 +201,9 @@ func countLicensesTx(tx *bolt.Tx) (active, revoked int) {
 func scanLicenseCountsTx(tx *bolt.Tx) (active, revoked int, err error) {
 	err = bucket(tx, bucketLicenses).ForEach(func(_, v []byte) error {
 		var s struct {
-			Status LicenseStatus `json:"status"`
+			Status LicenseStatus `json:"status" rec:"5"`
 		}
-		if err := json.Unmarshal(v, &s); err != nil {
+		if err := decodeRecord(v, &s); err != nil {
 			return fmt.Errorf("store: decode license: %w", err)
 		}
 		switch s.Status {

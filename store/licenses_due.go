@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -115,7 +114,7 @@ func buildDueTx(tx *bolt.Tx) (int, error) {
 	n := 0
 	err := bucket(tx, bucketLicenses).ForEach(func(kid, v []byte) error {
 		var l License
-		if err := json.Unmarshal(v, &l); err != nil {
+		if err := decodeRecord(v, &l); err != nil {
 			return fmt.Errorf("decode license: %w", err)
 		}
 		if at, ok := dueAt(l); ok {

@@ -25,6 +25,7 @@ func migrations() []migration {
 		{from: 1, what: "event payloads moved out of the event records; due-time, order-key and counter indexes built", run: migrateEventsV2},
 		{from: 2, what: "order, license and activation counters and the licenses' due index built, so /stats, /metrics and the sweeper read a few keys", run: migrateCountersV3},
 		{from: 3, what: "activations' refresh index built, so the eager heartbeat reads only the activations it is due to refresh", run: migrateRefreshV4},
+		{from: 4, what: "orders, licenses and activations rewritten from JSON into the compact binary record form", run: migrateCompactV5},
 	}
 }
 
@@ -144,4 +145,70 @@ func migrateCountersV3(tx *bolt.Tx) (int, error) {
 		return 0, err
 	}
 	return records, setCount(tx, holdersCounter, holders)
+}
+
+// migrateCompactV5 rewrites every order, license and activation still in
+// JSON into the binary record form. It decodes and re-encodes without
+// opening sealed fields: they are strings to the codec either way.
+func migrateCompactV5(tx *bolt.Tx) (int, error) {
+	n := 0
+	for _, c := range []struct {
+		bucket string
+		fresh  func() any
+	}{
+		{bucketOrders, func() any { return new(Order) }},
+		{bucketLicenses, func() any { return new(License) }},
+		{bucketActivations, func() any { return new(Activation) }},
+	} {
+		m, err := rewriteJSONRecords(bucket(tx, c.bucket), c.fresh)
+		if err != nil {
+			return n, fmt.Errorf("%s: %w", c.bucket, err)
+		}
+		n += m
+	}
+	return n, nil
+}
+
+// rewriteJSONRecords re-encodes b's JSON values a page at a time: a bucket
+// must not change under a cursor, so each page is read, then written,
+// then the cursor seeks back to where it was.
+func rewriteJSONRecords(b *bolt.Bucket, fresh func() any) (int, error) {
+	const page = 1024
+	n := 0
+	var after []byte
+	for {
+		type kv struct{ k, v []byte }
+		var batch []kv
+		c := b.Cursor()
+		k, v := c.First()
+		if after != nil {
+			if k, v = c.Seek(after); bytes.Equal(k, after) {
+				k, v = c.Next()
+			}
+		}
+		for ; k != nil && len(batch) < page; k, v = c.Next() {
+			after = append(after[:0], k...)
+			if len(v) == 0 || v[0] != '{' {
+				continue
+			}
+			rec := fresh()
+			if err := json.Unmarshal(v, rec); err != nil {
+				return n, fmt.Errorf("decode %q: %w", k, err)
+			}
+			raw, err := encodeRecord(rec)
+			if err != nil {
+				return n, err
+			}
+			batch = append(batch, kv{append([]byte(nil), k...), raw})
+		}
+		for _, r := range batch {
+			if err := b.Put(r.k, r.v); err != nil {
+				return n, err
+			}
+		}
+		n += len(batch)
+		if k == nil {
+			return n, nil
+		}
+	}
 }

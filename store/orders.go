@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -23,25 +22,25 @@ const (
 
 // Order is one paid (or about to be paid) Checkout session or subscription.
 type Order struct {
-	ID              string            `json:"id"`
-	Mode            string            `json:"mode,omitempty"` // payment | subscription
-	ProductID       string            `json:"product_id,omitempty"`
-	Identity        identity.Identity `json:"identity,omitzero"`
-	SessionID       string            `json:"session_id,omitempty"`
-	SubscriptionID  string            `json:"subscription_id,omitempty"`
-	CustomerID      string            `json:"customer_id,omitempty"`
-	PaymentIntentID string            `json:"payment_intent_id,omitempty"`
-	Status          OrderStatus       `json:"status"`
+	ID              string            `json:"id" rec:"1"`
+	Mode            string            `json:"mode,omitempty" rec:"2"` // payment | subscription
+	ProductID       string            `json:"product_id,omitempty" rec:"3"`
+	Identity        identity.Identity `json:"identity,omitzero" rec:"4"`
+	SessionID       string            `json:"session_id,omitempty" rec:"5"`
+	SubscriptionID  string            `json:"subscription_id,omitempty" rec:"6"`
+	CustomerID      string            `json:"customer_id,omitempty" rec:"7"`
+	PaymentIntentID string            `json:"payment_intent_id,omitempty" rec:"8"`
+	Status          OrderStatus       `json:"status" rec:"9"`
 	// LicenseKey is sealed at rest in an encrypted store.
-	LicenseKey     string `json:"license_key,omitempty"`
-	CreateAttempts int    `json:"create_attempts,omitempty"`
+	LicenseKey     string `json:"license_key,omitempty" rec:"10"`
+	CreateAttempts int    `json:"create_attempts,omitempty" rec:"11"`
 	// PeriodEnd is the subscription's current_period_end as last seen.
-	PeriodEnd     time.Time `json:"period_end,omitzero"`
-	Ended         bool      `json:"ended,omitempty"`
-	Delivered     bool      `json:"delivered,omitempty"`
-	DeliveryError string    `json:"delivery_error,omitempty"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	PeriodEnd     time.Time `json:"period_end,omitzero" rec:"12"`
+	Ended         bool      `json:"ended,omitempty" rec:"13"`
+	Delivered     bool      `json:"delivered,omitempty" rec:"14"`
+	DeliveryError string    `json:"delivery_error,omitempty" rec:"15"`
+	CreatedAt     time.Time `json:"created_at" rec:"16"`
+	UpdatedAt     time.Time `json:"updated_at" rec:"17"`
 }
 
 // GetOrder returns the order with that id.
@@ -62,7 +61,7 @@ func (db *DB) getOrderTx(tx *bolt.Tx, id string) (o Order, exists bool, err erro
 	if raw == nil {
 		return Order{}, false, fmt.Errorf("store: order %s: %w", id, ErrNotFound)
 	}
-	if err := json.Unmarshal(raw, &o); err != nil {
+	if err := decodeRecord(raw, &o); err != nil {
 		return Order{}, true, fmt.Errorf("store: decode order %s: %w", id, err)
 	}
 	if o.LicenseKey, err = db.crypt.open(aadOrderKey, o.LicenseKey); err != nil {
@@ -133,7 +132,7 @@ func (db *DB) putOrderTx(tx *bolt.Tx, o, old Order, exists bool) (Order, error) 
 	}
 	rec := o
 	rec.LicenseKey = db.crypt.seal(aadOrderKey, o.LicenseKey)
-	if err := putJSON(bucket(tx, bucketOrders), []byte(o.ID), rec); err != nil {
+	if err := putRecord(bucket(tx, bucketOrders), []byte(o.ID), rec); err != nil {
 		return Order{}, err
 	}
 	was := ""
@@ -250,9 +249,9 @@ func scanOrderCountsTx(tx *bolt.Tx) (map[OrderStatus]int, error) {
 	out := map[OrderStatus]int{}
 	err := bucket(tx, bucketOrders).ForEach(func(k, v []byte) error {
 		var s struct {
-			Status OrderStatus `json:"status"`
+			Status OrderStatus `json:"status" rec:"9"`
 		}
-		if err := json.Unmarshal(v, &s); err != nil {
+		if err := decodeRecord(v, &s); err != nil {
 			return fmt.Errorf("store: decode order %s: %w", k, err)
 		}
 		out[s.Status]++
