@@ -62,6 +62,7 @@ func (c *Config) Validate() error {
 	c.validateBackups(&p)
 	c.validateLog(&p)
 	c.validateReminders(&p)
+	c.validateTerms(&p)
 	return errors.Join(p...)
 }
 

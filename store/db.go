@@ -66,6 +66,8 @@ const (
 	bucketSessionsID     = "open_sessions_id"
 	bucketAudit          = "audit"
 	bucketMembers        = "members"
+	bucketTerms          = "terms_accepted"
+	bucketAccessLog      = "access_log"
 )
 
 // allBuckets is a function, not a var, to keep the package free of mutable
@@ -77,6 +79,7 @@ func allBuckets() []string {
 		bucketOrders, bucketOrdersPI, bucketOrdersSub,
 		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketReminders, bucketActivations, bucketActivationsKey,
 		bucketSessions, bucketSessionsID, bucketAudit, bucketMembers,
+		bucketTerms, bucketAccessLog,
 	}
 }
 

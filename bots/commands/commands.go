@@ -109,6 +109,9 @@ type Options struct {
 	//	}
 	Classify func(error) Problem
 	Logger   *slog.Logger
+	// Terms, when set, must be accepted before /activate binds a key
+	// (terms.go).
+	Terms Terms
 }
 
 // Handler runs commands. It is safe for concurrent use: it holds no state
@@ -123,6 +126,7 @@ type Handler struct {
 	gatedCmd []string
 	classify func(error) Problem
 	log      *slog.Logger
+	terms    Terms
 }
 
 // commandName is the shape Telegram accepts for commands; Discord's slash
@@ -163,6 +167,7 @@ func New(opts Options) (*Handler, error) {
 		gated:    make(map[string]config.GatedCommand, len(opts.Gated)),
 		classify: opts.Classify,
 		log:      opts.Logger,
+		terms:    opts.Terms,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -241,6 +246,8 @@ func (h *Handler) Callback(ctx context.Context, req Request, data string) Reply 
 		return h.buy(ctx, req, strings.TrimPrefix(data, dataBuy), "")
 	case strings.HasPrefix(data, dataActivate):
 		return h.activate(ctx, req, strings.TrimPrefix(data, dataActivate))
+	case strings.HasPrefix(data, dataTerms):
+		return h.acceptTerms(ctx, req, strings.TrimPrefix(data, dataTerms))
 	}
 	return Reply{Text: msgStaleButton, Ephemeral: true}
 }

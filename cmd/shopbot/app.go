@@ -22,6 +22,7 @@ import (
 	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/accesslog"
 	"github.com/shopbot/shopbot/licensing"
 	"github.com/shopbot/shopbot/licensing/authforge"
 	"github.com/shopbot/shopbot/notify"
@@ -78,6 +79,8 @@ type app struct {
 	// removals gathers the admin feed's lines about access removed
 	// without a license (gate.go).
 	removals *removalFeed
+	// uses counts gated uses for dispute evidence (terms.go).
+	uses *accesslog.Log
 }
 
 // newApp builds everything; nothing receives input until run. On error what
@@ -147,13 +150,19 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		SubscriptionGrace: cfg.Stripe.SubscriptionGrace.Duration,
 		RevokeOnRefund:    cfg.Stripe.RevokeOnRefund,
 		RevokeOnDispute:   cfg.Stripe.RevokeOnDispute,
+		Evidence:          a.evidence(),
 	})
 	if err != nil {
 		return nil, err
 	}
 
 	sh := &shop{lic: a.lic, worker: a.worker, db: a.db, now: a.hooks.now}
+	cmdTerms, err := a.wireTerms(sh)
+	if err != nil {
+		return nil, err
+	}
 	cmds, err := commands.New(commands.Options{
+		Terms:    cmdTerms,
 		Shop:     sh,
 		Products: cfg.Products,
 		Gated:    cfg.GatedCommands,
@@ -363,6 +372,7 @@ func (a *app) run(ctx context.Context) error {
 	}
 	work.Go(func() { a.runMemberSweep(workCtx, sweepInterval) })
 	work.Go(func() { a.runRemovalFeed(workCtx, removalFeedEvery) })
+	work.Go(func() { a.uses.Run(workCtx, accessFlushEvery) })
 	if a.lic.RefreshMode() == licensing.RefreshEager {
 		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
 	}
