@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -188,16 +189,31 @@ func cut(s string, limit int) string {
 }
 
 // fitEvidence keeps every field within EvidenceFieldLimit and all of them
-// within EvidenceTotalLimit, cutting the access log first (the longest).
+// within EvidenceTotalLimit, cutting the access log first (the longest),
+// then the other fields in name order.
 func fitEvidence(f EvidenceFields) {
 	total := 0
+	names := make([]string, 0, len(f))
 	for k, v := range f {
 		f[k] = cut(v, EvidenceFieldLimit)
 		total += utf16Len(f[k])
+		if k != "access_activity_log" {
+			names = append(names, k)
+		}
 	}
-	if over := total - EvidenceTotalLimit; over > 0 {
-		log := f["access_activity_log"]
-		f["access_activity_log"] = cut(log, max(utf16Len(log)-over, utf16Len(truncatedNote)))
+	sort.Strings(names)
+	for _, k := range append([]string{"access_activity_log"}, names...) {
+		over := total - EvidenceTotalLimit
+		if over <= 0 {
+			return
+		}
+		v, ok := f[k]
+		if !ok {
+			continue
+		}
+		n := utf16Len(v)
+		f[k] = cut(v, max(n-over, utf16Len(truncatedNote)))
+		total += utf16Len(f[k]) - n
 	}
 }
 
