@@ -95,7 +95,7 @@ func TestDisputeEvidenceSentToStripe(t *testing.T) {
 	}
 }
 
-func TestDisputeEvidenceRetriedOnceSent(t *testing.T) {
+func TestDisputeEvidenceRetriedAfterStripeError(t *testing.T) {
 	h, m, _ := evidenceHarness(t)
 	m.FailNext("/v1/disputes/dp_evt_d", 1, http.StatusInternalServerError)
 	h.deliver(stripetest.DisputeCreated(stripetest.EventParams{ID: "evt_d", PaymentIntentID: "pi_cs_1"}))
