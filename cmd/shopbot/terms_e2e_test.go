@@ -1,9 +1,12 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/licensing/authforge"
@@ -110,5 +113,46 @@ func TestTermsAndDisputeEvidenceE2E(t *testing.T) {
 	alert := w.wait(w.admin.ID, adminStart, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, "evidence staged") }, "evidence alert")
 	if !strings.Contains(alert.Text, "access_activity_log: License "+authforge.MaskKey(key)) {
 		t.Errorf("evidence alert = %q", alert.Text)
+	}
+}
+
+// TestTermsDiscordE2E: on Discord too, /activate asks for the terms with
+// an "I accept" button whose custom_id holds a token, and the key is bound
+// only when it is clicked.
+func TestTermsDiscordE2E(t *testing.T) {
+	w := newWorld(t)
+	w.withDiscord("gateway")
+	w.extra = "\n[terms]\nurl = \"" + e2eTermsURL + "\"\n"
+	w.start()
+	w.postEvent(stripetest.CheckoutCompleted(stripetest.EventParams{ID: "evt_terms_dc", SessionID: "cs_terms_dc", Product: "pro", Identity: "discord:" + discordBuyer.ID}))
+	key := w.waitDMKey(discordBuyer.ID)
+
+	ask := w.slash(discordBuyer, "activate", discordtest.StringOption("key", key))
+	if !strings.Contains(ask.Content, "accept the terms of sale: "+e2eTermsURL) || !ask.Ephemeral {
+		t.Fatalf("/activate before acceptance = %+v", ask)
+	}
+	var accept string
+	for _, b := range ask.Buttons {
+		if b.Label == "I accept" {
+			accept = b.CustomID
+		}
+	}
+	if !strings.HasPrefix(accept, "terms:") || strings.Contains(accept, key[:4]) {
+		t.Fatalf("accept custom_id %q", accept)
+	}
+	if slices.Contains(w.dc.Roles(discordBuyer.ID), testRoleID) {
+		t.Fatal("role granted before the terms were accepted")
+	}
+	ctx := ctxTimeout(t, 20*time.Second)
+	in := w.dc.ComponentClick(discordBuyer, accept)
+	if err := w.dc.DispatchInteraction(in); err != nil {
+		t.Fatal(err)
+	}
+	r, err := w.dc.WaitReply(ctx, in)
+	if err != nil || !strings.Contains(r.Content, "Activated: Pro") {
+		t.Fatalf("after accepting: %+v %v", r, err)
+	}
+	if !slices.Contains(w.dc.Roles(discordBuyer.ID), testRoleID) {
+		t.Fatal("role not granted after activation")
 	}
 }
