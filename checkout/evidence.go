@@ -128,7 +128,8 @@ func (w *Worker) buildEvidence(ctx context.Context, order store.Order) (Evidence
 
 	if w.evidence.TermsURL != "" {
 		var terms strings.Builder
-		fmt.Fprintf(&terms, "Before a license key is activated the buyer must accept the terms of sale (%s) with an \"I accept\" button in the chat; the key is not bound without it.\n", w.evidence.TermsURL)
+		fmt.Fprintf(&terms, "Before a license key is activated the buyer must accept the terms of sale (%s, current version %s) with an \"I accept\" button in the chat; the key is not bound without it.\n",
+			w.evidence.TermsURL, w.evidence.TermsVersion)
 		seen := map[string]bool{}
 		for _, who := range append([]store.Activation{{Identity: order.Identity}}, acts...) {
 			if seen[who.Identity.String()] {
