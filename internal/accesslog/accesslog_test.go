@@ -105,3 +105,24 @@ func TestBoundedAndRunFlushesAtEnd(t *testing.T) {
 		t.Fatalf("want the 2 pairs the bound holds flushed, got %+v", st.got)
 	}
 }
+
+// BenchmarkRecord is the cost the access log adds to each gated command.
+func BenchmarkRecord(b *testing.B) {
+	l := accesslog.New(&batches{}, nil, 0, nil)
+	who := identity.TelegramUser(1)
+	b.ReportAllocs()
+	for b.Loop() {
+		l.Record(who, key)
+	}
+}
+
+func BenchmarkRecordParallel(b *testing.B) {
+	l := accesslog.New(&batches{}, nil, 0, nil)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		who := identity.TelegramUser(7)
+		for pb.Next() {
+			l.Record(who, key)
+		}
+	})
+}
