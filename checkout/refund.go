@@ -24,8 +24,27 @@ func (w *Worker) refunded(ctx context.Context, c charge, attempt int) error {
 
 // disputed handles charge.dispute.created: revoked when
 // stripe.revoke_on_dispute is on.
+// With evidence on, the evidence is gathered before the revocation drops
+// the activations it describes, and sent after it (evidence.go).
 func (w *Worker) disputed(ctx context.Context, d dispute, attempt int) error {
-	return w.moneyBack(ctx, "dispute", notify.Money(d.Amount, d.Currency), string(d.PaymentIntent), string(d.Charge), true, w.onDispute, "stripe.revoke_on_dispute", attempt)
+	if w.evidence != nil && d.PaymentIntent != "" {
+		order, err := w.store.OrderByPaymentIntent(ctx, string(d.PaymentIntent))
+		switch {
+		case err == nil:
+			if err := w.gatherEvidence(ctx, d.ID, order); err != nil {
+				return err
+			}
+		case !errors.Is(err, store.ErrNotFound):
+			return fmt.Errorf("find order of payment %s: %w", d.PaymentIntent, err)
+		}
+	}
+	if err := w.moneyBack(ctx, "dispute", notify.Money(d.Amount, d.Currency), string(d.PaymentIntent), string(d.Charge), true, w.onDispute, "stripe.revoke_on_dispute", attempt); err != nil {
+		return err
+	}
+	if w.evidence == nil {
+		return nil
+	}
+	return w.sendEvidence(ctx, d.ID)
 }
 
 func (w *Worker) moneyBack(ctx context.Context, what, amount, pi, chargeID string, full, revoke bool, key string, attempt int) error {

@@ -129,6 +129,8 @@ type WorkerOptions struct {
 	RevokeOnRefund  bool
 	RevokeOnDispute bool
 	Logger          *slog.Logger
+	// Evidence, when set, sends dispute evidence to Stripe (evidence.go).
+	Evidence *Evidence
 }
 
 // Worker turns stored Stripe events into licenses. Run it once per store.
@@ -146,6 +148,7 @@ type Worker struct {
 	onRefund   bool
 	onDispute  bool
 	log        *slog.Logger
+	evidence   *Evidence
 
 	wake chan struct{}
 
@@ -175,7 +178,10 @@ func NewWorker(opts WorkerOptions) (*Worker, error) {
 		now: opts.Clock, base: opts.BackoffBase, max: opts.BackoffMax, maxAtt: opts.MaxAttempts,
 		deliverAtt: opts.DeliveryAttempts, timeout: opts.EventTimeout, grace: opts.SubscriptionGrace,
 		onRefund: opts.RevokeOnRefund, onDispute: opts.RevokeOnDispute, log: opts.Logger,
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), evidence: opts.Evidence,
+	}
+	if w.evidence != nil && w.evidence.Stripe == nil {
+		return nil, errors.New("checkout: WorkerOptions.Evidence needs a Stripe client")
 	}
 	if w.now == nil {
 		w.now = time.Now

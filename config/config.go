@@ -65,6 +65,8 @@ type Config struct {
 	Limits        Limits         `toml:"limits"`
 	Log           Log            `toml:"log"`
 	Alerts        Alerts         `toml:"alerts"`
+	// Terms, when URL is set, must be accepted before /activate binds a key.
+	Terms Terms `toml:"terms"`
 }
 
 type Server struct {
@@ -112,6 +114,13 @@ type Stripe struct {
 	RevokeOnRefund    bool     `toml:"revoke_on_refund"`
 	RevokeOnDispute   bool     `toml:"revoke_on_dispute"`
 	SubscriptionGrace Duration `toml:"subscription_grace"`
+	// SubmitDisputeEvidence sends evidence (terms acceptance, access log)
+	// to Stripe on charge.dispute.created. Default false.
+	SubmitDisputeEvidence bool `toml:"submit_dispute_evidence"`
+	// DisputeEvidenceFinal also submits it to the bank (Stripe's
+	// submit=true, final: no later edit). Default false: the evidence is
+	// staged and the seller reviews and submits it in the Dashboard.
+	DisputeEvidenceFinal bool `toml:"dispute_evidence_final"`
 }
 
 type AuthForge struct {

@@ -69,6 +69,8 @@ const (
 	bucketSessionsID         = "open_sessions_id"
 	bucketAudit              = "audit"
 	bucketMembers            = "members"
+	bucketTerms              = "terms_accepted" // terms.go
+	bucketAccessLog          = "access_log"     // terms.go
 )
 
 // allBuckets is a function, not a var, to keep the package free of mutable
@@ -81,6 +83,7 @@ func allBuckets() []string {
 		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketReminders, bucketActivations, bucketActivationsKey, bucketActivationsRefresh,
 		bucketSessions, bucketSessionsID, bucketAudit, bucketMembers,
 		bucketBroadcasts, bucketMuted,
+		bucketTerms, bucketAccessLog,
 	}
 }
 

@@ -116,6 +116,9 @@ type Options struct {
 	// Announcer runs /broadcast, /mute and /unmute (broadcast.go);
 	// optional.
 	Announcer Announcer
+	// Terms, when set, must be accepted before /activate binds a key
+	// (terms.go).
+	Terms Terms
 }
 
 // Handler runs commands. It is safe for concurrent use: it holds no state
@@ -132,6 +135,7 @@ type Handler struct {
 	log      *slog.Logger
 	// announcer: broadcast.go.
 	announcer Announcer
+	terms     Terms
 }
 
 // commandName is the shape Telegram accepts for commands; Discord's slash
@@ -173,6 +177,7 @@ func New(opts Options) (*Handler, error) {
 		classify:  opts.Classify,
 		log:       opts.Logger,
 		announcer: opts.Announcer,
+		terms:     opts.Terms,
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -257,6 +262,8 @@ func (h *Handler) Callback(ctx context.Context, req Request, data string) Reply 
 		return h.activate(ctx, req, strings.TrimPrefix(data, dataActivate))
 	case strings.HasPrefix(data, dataBroadcast):
 		return h.confirmBroadcast(ctx, req, strings.TrimPrefix(data, dataBroadcast))
+	case strings.HasPrefix(data, dataTerms):
+		return h.acceptTerms(ctx, req, strings.TrimPrefix(data, dataTerms))
 	}
 	return Reply{Text: msgStaleButton, Ephemeral: true}
 }

@@ -15,6 +15,14 @@ func (h *Handler) activate(ctx context.Context, req Request, key string) Reply {
 	if r, ok := keyCommandGuard(req, "activate", key, msgGoPrivateKey, msgActivateUsage); !ok {
 		return r
 	}
+	if r, ask := h.askTerms(ctx, req, key); ask {
+		return r
+	}
+	return h.bind(ctx, req, key)
+}
+
+// bind activates key once nothing stands in the way.
+func (h *Handler) bind(ctx context.Context, req Request, key string) Reply {
 	a, err := h.shop.Activate(ctx, req.Who, key)
 	if err != nil {
 		return h.fail(ctx, "activate "+maskKey(key), err)

@@ -75,6 +75,8 @@ const (
 	KindNotReplayable
 	// KindReplayFailed: the replayed event failed again.
 	KindReplayFailed
+	// KindTermsNotAccepted: activation before the terms were accepted.
+	KindTermsNotAccepted
 	// KindPromotionCode: the promotion code given to /buy is unknown,
 	// expired, used up or not valid for the product.
 	KindPromotionCode
@@ -361,6 +363,8 @@ func problemText(p Problem) string {
 		return "That promotion code is unknown or has expired, or does not apply to this product, so no payment link was made. Check the code, or send /buy with the product alone to pay the full price."
 	case KindReplayFailed:
 		return "The event failed again. `/failed` shows why; fix the cause, then replay it once more."
+	case KindTermsNotAccepted:
+		return msgTermsRequired
 	}
 	return TextInternalError
 }
@@ -413,4 +417,15 @@ const (
 	// msgGoPrivateBuyCode answers a group's /buy PRODUCT CODE whose code
 	// cannot ride in the start link; %s is the product id, %s the code.
 	msgGoPrivateBuyCode = "Checkout links are only sent in our private chat. Tap the button, then send `/buy %s %s` there to apply your code."
+)
+
+// Terms of sale (issue 13.5).
+const (
+	msgTermsAsk      = "Before your key is activated, please read and accept the terms of sale: %s\nTap \"I accept\" to accept them and activate your key."
+	msgTermsRead     = "Read the terms"
+	msgTermsAccept   = "I accept"
+	msgTermsAccepted = "Thank you: your acceptance of the terms is recorded."
+	msgTermsStale    = "That button has expired, so nothing was activated. Send `/activate KEY` again and accept the terms to activate your key."
+	// msgTermsRequired answers KindTermsNotAccepted.
+	msgTermsRequired = "Your key was not activated: the terms of sale must be accepted first. Send `/activate KEY` and tap \"I accept\"."
 )

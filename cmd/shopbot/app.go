@@ -23,6 +23,7 @@ import (
 	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/accesslog"
 	"github.com/shopbot/shopbot/licensing"
 	"github.com/shopbot/shopbot/licensing/authforge"
 	"github.com/shopbot/shopbot/notify"
@@ -83,6 +84,8 @@ type app struct {
 	feed *notify.Feed
 	// broadcasts runs /broadcast jobs (broadcast.go).
 	broadcasts *broadcast.Service
+	// uses counts gated uses for dispute evidence (terms.go).
+	uses *accesslog.Log
 }
 
 // newApp builds everything; nothing receives input until run. On error what
@@ -152,6 +155,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		SubscriptionGrace: cfg.Stripe.SubscriptionGrace.Duration,
 		RevokeOnRefund:    cfg.Stripe.RevokeOnRefund,
 		RevokeOnDispute:   cfg.Stripe.RevokeOnDispute,
+		Evidence:          a.evidence(),
 	})
 	if err != nil {
 		return nil, err
@@ -161,7 +165,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if a.broadcasts, err = a.newBroadcasts(); err != nil {
 		return nil, err
 	}
+	cmdTerms, err := a.wireTerms(sh)
+	if err != nil {
+		return nil, err
+	}
 	cmds, err := commands.New(commands.Options{
+		Terms:     cmdTerms,
 		Shop:      sh,
 		Products:  cfg.Products,
 		Gated:     cfg.GatedCommands,
@@ -378,6 +387,7 @@ func (a *app) run(ctx context.Context) error {
 	work.Go(func() { a.runRemovalFeed(workCtx, removalFeedEvery) })
 	work.Go(func() { a.feed.Run(workCtx) })
 	work.Go(func() { a.broadcasts.Run(workCtx) })
+	work.Go(func() { a.uses.Run(workCtx, accessFlushEvery) })
 	if a.lic.RefreshMode() == licensing.RefreshEager {
 		work.Go(func() { fail("heartbeats", a.lic.RunHeartbeats(workCtx, a.cfg.AuthForge.HeartbeatInterval.Duration)) })
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/internal/accesslog"
+	"github.com/shopbot/shopbot/internal/terms"
 	"github.com/shopbot/shopbot/licensing"
 	"github.com/shopbot/shopbot/store"
 )
@@ -21,6 +23,10 @@ import (
 // what the chat commands need. It is the only place that knows both sides'
 // types, so neither the core nor the bots import each other.
 type shop struct {
+	// terms, when set, must be accepted before a key is bound; uses
+	// counts gated uses for dispute evidence (terms.go).
+	terms    *terms.Terms
+	uses     *accesslog.Log
 	sessions *checkout.Sessions
 	lic      *licensing.Service
 	worker   *checkout.Worker
@@ -50,6 +56,15 @@ func (s *shop) CheckoutLink(ctx context.Context, who identity.Identity, productI
 }
 
 func (s *shop) Activate(ctx context.Context, who identity.Identity, key string) (commands.Activation, error) {
+	if s.terms != nil {
+		ok, err := s.terms.Accepted(ctx, who)
+		if err != nil {
+			return commands.Activation{}, err
+		}
+		if !ok {
+			return commands.Activation{}, terms.ErrNotAccepted
+		}
+	}
 	a, err := s.lic.Activate(ctx, who, key)
 	if err != nil {
 		return commands.Activation{}, err
@@ -77,7 +92,10 @@ func (s *shop) Licenses(ctx context.Context, who identity.Identity) ([]commands.
 }
 
 func (s *shop) Check(ctx context.Context, who identity.Identity, productIDs ...string) error {
-	_, err := s.lic.Check(ctx, who, productIDs...)
+	ent, err := s.lic.Check(ctx, who, productIDs...)
+	if err == nil && s.uses != nil {
+		s.uses.Record(who, ent.Key)
+	}
 	return err
 }
 
@@ -375,6 +393,7 @@ func classify(err error) commands.Problem {
 		{licensing.ErrNotHolder, commands.KindNotHolder},
 		{licensing.ErrTransferLimit, commands.KindTransferLimit},
 		{licensing.ErrNotConfirmed, commands.KindNotConfirmed},
+		{terms.ErrNotAccepted, commands.KindTermsNotAccepted},
 		// Unavailable comes after the specific kinds: a failed check can
 		// wrap both "not entitled" and "could not ask".
 		{licensing.ErrUnavailable, commands.KindUnavailable},
