@@ -282,7 +282,18 @@ func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	return db.bolt.View(fn)
 }
 
-func bucket(tx *bolt.Tx, name string) *bolt.Bucket { return tx.Bucket([]byte(name)) }
+func bucket(tx *bolt.Tx, name string) *bolt.Bucket {
+	b := tx.Bucket([]byte(name))
+	switch name {
+	case bucketEventsSeq, bucketAudit:
+		// Keys only ever grow (sequence numbers), so a page that splits
+		// is never written again: fill it, instead of bbolt's half.
+		if b != nil && tx.Writable() {
+			b.FillPercent = 0.95
+		}
+	}
+	return b
+}
 
 func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 
