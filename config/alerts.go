@@ -15,6 +15,22 @@ type Alerts struct {
 	DiscordChannelID string `toml:"discord_channel_id"`
 	// Events lists the kinds the feed carries (AlertEvents); empty: all.
 	Events []string `toml:"events"`
+	// CreditsBalance is the AuthForge credit balance the seller has now
+	// (AuthForge has no API for it); 0: unknown, no low-credit alert.
+	// Changing it (after a top-up) starts the count again.
+	CreditsBalance int64 `toml:"credits_balance"`
+	// LowCredits is the estimate left at which the admins are alerted,
+	// once per stated balance; 0: a tenth of CreditsBalance.
+	LowCredits int64 `toml:"low_credits"`
+}
+
+// LowCreditsMark is the credits left at which the low-credit alert goes
+// out: LowCredits, or a tenth of CreditsBalance.
+func (a Alerts) LowCreditsMark() int64 {
+	if a.LowCredits > 0 {
+		return a.LowCredits
+	}
+	return a.CreditsBalance / 10
 }
 
 // AlertEvents are the kinds of admin alerts; notify.Kinds has the same
@@ -39,6 +55,12 @@ func (c *Config) validateAlerts(p *problems) {
 			p.add("alerts.discord_channel_id", "is set but discord.token is not; configure Discord or remove the key")
 		}
 		checkSnowflake(p, "alerts.discord_channel_id", a.DiscordChannelID, "channel")
+	}
+	if a.CreditsBalance < 0 {
+		p.add("alerts.credits_balance", "%d is negative; give the credits your AuthForge account has now, or 0 for no low-credit alert", a.CreditsBalance)
+	}
+	if a.LowCredits < 0 || (a.LowCredits > 0 && a.LowCredits >= a.CreditsBalance) {
+		p.add("alerts.low_credits", "%d must be above 0 and below alerts.credits_balance (%d); 0 means a tenth of it", a.LowCredits, a.CreditsBalance)
 	}
 	seen := map[string]bool{}
 	for i, e := range a.Events {

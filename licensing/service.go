@@ -78,6 +78,11 @@ type Options struct {
 	// (config authforge.accept_outside_keys), matched to a product by its
 	// OutsideKeyLabels.
 	AcceptOutsideKeys bool
+	// CreditsBalance is the AuthForge credit balance the seller stated
+	// (config alerts.credits_balance; 0: unknown, no low-credit alert);
+	// LowCredits is the estimate left at which admins are alerted once.
+	CreditsBalance int64
+	LowCredits     int64
 }
 
 // Service is the licensing core. It is safe for concurrent use.
@@ -117,6 +122,10 @@ type Service struct {
 	validations atomic.Int64
 	heartbeats  atomic.Int64
 	countersMu  sync.Mutex
+	// Low-credit alert state (credits.go), guarded by countersMu after New.
+	creditsBalance, lowCredits int64
+	creditsRef                 float64
+	creditsAlerted             bool
 }
 
 // New checks opts and builds a Service.
@@ -141,6 +150,8 @@ func New(opts Options) (*Service, error) {
 		cache:          newCache(),
 		lastAlerts:     map[string]time.Time{},
 		backoff:        map[string]time.Time{},
+		creditsBalance: opts.CreditsBalance,
+		lowCredits:     opts.LowCredits,
 	}
 	for _, p := range opts.Products {
 		if p.ID == "" {
@@ -198,6 +209,8 @@ func New(opts Options) (*Service, error) {
 		return nil, fmt.Errorf("licensing: transfer limit %d per %s is negative", s.transferLimit, s.transferWindow)
 	}
 	s.loadCounters(context.Background())
+	s.loadCreditsRef(context.Background())
+	s.loadCreditsAlerted(context.Background())
 	return s, nil
 }
 
@@ -334,6 +347,7 @@ func (s *Service) count(ctx context.Context, key string, v *atomic.Int64) {
 	if err := s.store.PutMeta(ctx, key, strconv.FormatInt(n, 10)); err != nil {
 		s.log.Warn("credit counter not saved", "key", key, "err", err)
 	}
+	s.checkCredits(ctx)
 }
 
 type nopNotifier struct{}

@@ -134,6 +134,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		TransferWindow:   cfg.Limits.TransferWindow.Duration,
 
 		AcceptOutsideKeys: cfg.AuthForge.AcceptOutsideKeys,
+		CreditsBalance:    cfg.Alerts.CreditsBalance,
+		LowCredits:        cfg.Alerts.LowCreditsMark(),
 	})
 	if err != nil {
 		return nil, err
