@@ -56,10 +56,10 @@ func (db *DB) PutActivation(ctx context.Context, a Activation) error {
 		return err
 	}
 	kid := db.crypt.kid(a.Key)
-	rec := a
+	rec := packSession(a)
 	rec.Key = db.crypt.seal(aadActKey, a.Key)
-	rec.SessionToken = db.crypt.seal(aadActToken, a.SessionToken)
-	rec.Payload = db.crypt.seal(aadActPayload, a.Payload)
+	rec.SessionToken = db.crypt.seal(aadActToken, rec.SessionToken)
+	rec.Payload = db.crypt.seal(aadActPayload, rec.Payload)
 	return db.update(ctx, func(tx *bolt.Tx) error {
 		acts := bucket(tx, bucketActivations)
 		k := activationKey(a.Identity, kid)
@@ -156,6 +156,7 @@ func (db *DB) decodeActivation(raw []byte) (Activation, error) {
 	if a.Payload, err = db.crypt.open(aadActPayload, a.Payload); err != nil {
 		return Activation{}, fmt.Errorf("store: activation %s/%s: %w", a.Identity, mask(a.Key), err)
 	}
+	unpackSession(&a)
 	return a, nil
 }
 

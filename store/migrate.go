@@ -148,9 +148,12 @@ func migrateCountersV3(tx *bolt.Tx) (int, error) {
 }
 
 // migrateCompactV5 rewrites every order, license and activation still in
-// JSON into the binary record form. It decodes and re-encodes without
-// opening sealed fields: they are strings to the codec either way.
+// JSON into the binary record form, and keeps activations' sessions in
+// their packed form (session_pack.go) in a store without encryption. It
+// decodes and re-encodes without opening sealed fields: they are strings
+// to the codec either way.
 func migrateCompactV5(tx *bolt.Tx) (int, error) {
+	plain := bucket(tx, bucketMeta).Get([]byte(metaKeyCheck)) == nil
 	n := 0
 	for _, c := range []struct {
 		bucket string
@@ -160,7 +163,7 @@ func migrateCompactV5(tx *bolt.Tx) (int, error) {
 		{bucketLicenses, func() any { return new(License) }},
 		{bucketActivations, func() any { return new(Activation) }},
 	} {
-		m, err := rewriteJSONRecords(bucket(tx, c.bucket), c.fresh)
+		m, err := rewriteJSONRecords(bucket(tx, c.bucket), c.fresh, plain)
 		if err != nil {
 			return n, fmt.Errorf("%s: %w", c.bucket, err)
 		}
@@ -172,7 +175,7 @@ func migrateCompactV5(tx *bolt.Tx) (int, error) {
 // rewriteJSONRecords re-encodes b's JSON values a page at a time: a bucket
 // must not change under a cursor, so each page is read, then written,
 // then the cursor seeks back to where it was.
-func rewriteJSONRecords(b *bolt.Bucket, fresh func() any) (int, error) {
+func rewriteJSONRecords(b *bolt.Bucket, fresh func() any, plain bool) (int, error) {
 	const page = 1024
 	n := 0
 	var after []byte
@@ -194,6 +197,11 @@ func rewriteJSONRecords(b *bolt.Bucket, fresh func() any) (int, error) {
 			rec := fresh()
 			if err := json.Unmarshal(v, rec); err != nil {
 				return n, fmt.Errorf("decode %q: %w", k, err)
+			}
+			if a, ok := rec.(*Activation); ok && plain {
+				// Sealed values stay as they are: packing works on
+				// plaintext, before sealing.
+				*a = packSession(*a)
 			}
 			raw, err := encodeRecord(rec)
 			if err != nil {
