@@ -1,0 +1,162 @@
+package words
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Load reads a messages file into a copy of c. defaultLang ("" = English)
+// is the language of readers whose own the file does not have; it must be
+// English or a table of the file. Every problem is reported, each naming
+// the file, the language and the key: an unknown key, or a text whose
+// placeholders differ from the built-in text's (one missing or unknown).
+func (c *Catalog) Load(path, defaultLang string) (*Catalog, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("messages file: %w", err)
+	}
+	return c.Parse(path, data, defaultLang)
+}
+
+// Parse is Load for data already read; name is used in errors.
+func (c *Catalog) Parse(name string, data []byte, defaultLang string) (*Catalog, error) {
+	var raw map[string]map[string]string
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
+		return nil, fmt.Errorf("messages file %s: %w (expected tables like [de] of key = \"text\")", name, err)
+	}
+	out := &Catalog{builtin: c.builtin, order: c.order, langs: map[string]map[string]string{}, def: English}
+	var errs []error
+	langs := make([]string, 0, len(raw))
+	for l := range raw {
+		langs = append(langs, l)
+	}
+	sort.Strings(langs)
+	for _, lang := range langs {
+		tag := strings.ToLower(strings.ReplaceAll(lang, "_", "-"))
+		if tag == "" {
+			errs = append(errs, fmt.Errorf("messages file %s: empty language name", name))
+			continue
+		}
+		if _, dup := out.langs[tag]; dup {
+			errs = append(errs, fmt.Errorf("messages file %s: language [%s] given twice", name, lang))
+			continue
+		}
+		table := map[string]string{}
+		keys := make([]string, 0, len(raw[lang]))
+		for k := range raw[lang] {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, key := range keys {
+			text := raw[lang][key]
+			if err := c.checkText(key, text); err != nil {
+				errs = append(errs, fmt.Errorf("messages file %s, language [%s], key %s: %w", name, lang, key, err))
+				continue
+			}
+			table[key] = text
+		}
+		out.langs[tag] = table
+	}
+	if defaultLang != "" {
+		tag := strings.ToLower(strings.ReplaceAll(defaultLang, "_", "-"))
+		if _, ok := out.langs[tag]; !ok && tag != English {
+			errs = append(errs, fmt.Errorf("messages file %s: default language %q has no [%s] table", name, defaultLang, defaultLang))
+		} else {
+			out.def = tag
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+// checkText accepts a replacement for key when key is built in and the
+// replacement uses exactly the built-in text's placeholders.
+func (c *Catalog) checkText(key, text string) error {
+	def, ok := c.builtin[key]
+	if !ok {
+		return errors.New("unknown message key (`shopbot messages` prints every key)")
+	}
+	if strings.TrimSpace(text) == "" {
+		return errors.New("empty text")
+	}
+	want, got := placeholders(def), placeholders(text)
+	var missing, unknown []string
+	for p := range want {
+		if !got[p] {
+			missing = append(missing, "{"+p+"}")
+		}
+	}
+	for p := range got {
+		if !want[p] {
+			unknown = append(unknown, "{"+p+"}")
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(unknown)
+	switch {
+	case len(missing) > 0 && len(unknown) > 0:
+		return fmt.Errorf("missing placeholder %s and unknown placeholder %s", strings.Join(missing, ", "), strings.Join(unknown, ", "))
+	case len(missing) > 0:
+		return fmt.Errorf("missing placeholder %s", strings.Join(missing, ", "))
+	case len(unknown) > 0:
+		return fmt.Errorf("unknown placeholder %s (this message knows %s)", strings.Join(unknown, ", "), placeholderList(want))
+	}
+	return nil
+}
+
+func placeholderList(set map[string]bool) string {
+	if len(set) == 0 {
+		return "none"
+	}
+	out := make([]string, 0, len(set))
+	for p := range set {
+		out = append(out, "{"+p+"}")
+	}
+	sort.Strings(out)
+	return strings.Join(out, ", ")
+}
+
+// WriteTOML writes the built-in table as a messages file: one [en] table,
+// every key with its English text, ready to copy into [de] and translate.
+func (c *Catalog) WriteTOML(w *bytes.Buffer) {
+	w.WriteString("# shopbot messages: copy this table, rename [en] to your language\n")
+	w.WriteString("# (e.g. [de], [pt-br]) and translate the texts you want to change.\n")
+	w.WriteString("# Keep every {placeholder} of a text; their order is free.\n\n[en]\n")
+	for _, k := range c.order {
+		fmt.Fprintf(w, "%s = %s\n", k, quote(c.builtin[k]))
+	}
+}
+
+// quote writes s as a TOML basic string.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		switch r {
+		case '"':
+			b.WriteString(`\"`)
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\t':
+			b.WriteString(`\t`)
+		default:
+			if r < 0x20 || r == 0x7f {
+				fmt.Fprintf(&b, `\u%04X`, r)
+			} else {
+				b.WriteRune(r)
+			}
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
