@@ -65,6 +65,7 @@ type Config struct {
 	Limits        Limits         `toml:"limits"`
 	Log           Log            `toml:"log"`
 	Alerts        Alerts         `toml:"alerts"`
+	Messages      Messages       `toml:"messages"`
 }
 
 type Server struct {

@@ -63,6 +63,7 @@ func (c *Config) Validate() error {
 	c.validateLog(&p)
 	c.validateReminders(&p)
 	c.validateAlerts(&p)
+	c.validateMessages(&p)
 	return errors.Join(p...)
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"sort"
 	"strings"
@@ -126,13 +127,17 @@ func placeholderList(set map[string]bool) string {
 
 // WriteTOML writes the built-in table as a messages file: one [en] table,
 // every key with its English text, ready to copy into [de] and translate.
-func (c *Catalog) WriteTOML(w *bytes.Buffer) {
-	w.WriteString("# shopbot messages: copy this table, rename [en] to your language\n")
-	w.WriteString("# (e.g. [de], [pt-br]) and translate the texts you want to change.\n")
-	w.WriteString("# Keep every {placeholder} of a text; their order is free.\n\n[en]\n")
+func (c *Catalog) WriteTOML(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("# shopbot messages: copy this table, rename [en] to your language\n")
+	b.WriteString("# (e.g. [de], [pt-br]) and translate the texts you want to change;\n")
+	b.WriteString("# delete the lines you keep in English. Keep every {placeholder} of a\n")
+	b.WriteString("# text (their order is free). Point config.toml's [messages] file here.\n\n[en]\n")
 	for _, k := range c.order {
-		fmt.Fprintf(w, "%s = %s\n", k, quote(c.builtin[k]))
+		fmt.Fprintf(&b, "%s = %s\n", k, quote(c.builtin[k]))
 	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
 
 // quote writes s as a TOML basic string.

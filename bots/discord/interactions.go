@@ -86,6 +86,7 @@ func (b *Bot) plan(ctx context.Context, i *discordgo.Interaction) plan {
 		Admin: b.isAdmin(i, user.ID),
 		// Every answer is ephemeral: only the requester reads it.
 		Private: true,
+		Lang:    string(i.Locale),
 	}
 	switch i.Type {
 	case discordgo.InteractionPing:

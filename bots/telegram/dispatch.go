@@ -71,6 +71,7 @@ func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
 		Who:     identity.TelegramUser(m.From.ID),
 		Admin:   b.admins[m.From.ID],
 		Private: private,
+		Lang:    m.From.LanguageCode,
 	}
 	if p, ok := commands.ParseCommand(m.Text); ok {
 		if p.Mention != "" && !strings.EqualFold(p.Mention, b.username) {
@@ -112,6 +113,7 @@ func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery) {
 		Who:     identity.TelegramUser(q.From.ID),
 		Admin:   b.admins[q.From.ID],
 		Private: isPrivate(chat),
+		Lang:    q.From.LanguageCode,
 	}
 	// Over budget, even the spinner is left to time out: answering it
 	// would be work done for the flood.

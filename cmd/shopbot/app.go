@@ -161,6 +161,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if a.broadcasts, err = a.newBroadcasts(); err != nil {
 		return nil, err
 	}
+	catalog, err := loadWords(cfg)
+	if err != nil {
+		return nil, err
+	}
 	cmds, err := commands.New(commands.Options{
 		Shop:      sh,
 		Products:  cfg.Products,
@@ -168,6 +172,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		Classify:  classify,
 		Logger:    log.With("part", "commands"),
 		Announcer: a.broadcasts,
+		Words:     catalog,
 	})
 	if err != nil {
 		return nil, err
