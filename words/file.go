@@ -27,19 +27,29 @@ func (c *Catalog) Load(path, defaultLang string) (*Catalog, error) {
 
 // Parse is Load for data already read; name is used in errors.
 func (c *Catalog) Parse(name string, data []byte, defaultLang string) (*Catalog, error) {
-	var raw map[string]map[string]string
-	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&raw); err != nil {
-		return nil, fmt.Errorf("messages file %s: %w (expected tables like [de] of key = \"text\")", name, err)
+	var doc map[string]any
+	if _, err := toml.NewDecoder(bytes.NewReader(data)).Decode(&doc); err != nil {
+		return nil, fmt.Errorf("messages file %s: %w", name, err)
 	}
 	out := &Catalog{builtin: c.builtin, order: c.order, langs: map[string]map[string]string{}, def: English}
 	var errs []error
+	raw := map[string]map[string]string{}
+	for lang, v := range doc {
+		table, ok := v.(map[string]any)
+		if !ok {
+			errs = append(errs, fmt.Errorf("messages file %s: %s is not a language table; write texts under [de], [pt-br], ...", name, lang))
+			continue
+		}
+		raw[lang] = map[string]string{}
+		errs = append(errs, flatten(name, lang, "", table, raw[lang])...)
+	}
 	langs := make([]string, 0, len(raw))
 	for l := range raw {
 		langs = append(langs, l)
 	}
 	sort.Strings(langs)
 	for _, lang := range langs {
-		tag := strings.ToLower(strings.ReplaceAll(lang, "_", "-"))
+		tag := normalize(lang)
 		if tag == "" {
 			errs = append(errs, fmt.Errorf("messages file %s: empty language name", name))
 			continue
@@ -65,7 +75,7 @@ func (c *Catalog) Parse(name string, data []byte, defaultLang string) (*Catalog,
 		out.langs[tag] = table
 	}
 	if defaultLang != "" {
-		tag := strings.ToLower(strings.ReplaceAll(defaultLang, "_", "-"))
+		tag := normalize(defaultLang)
 		if _, ok := out.langs[tag]; !ok && tag != English {
 			errs = append(errs, fmt.Errorf("messages file %s: default language %q has no [%s] table", name, defaultLang, defaultLang))
 		} else {
@@ -76,6 +86,27 @@ func (c *Catalog) Parse(name string, data []byte, defaultLang string) (*Catalog,
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
+}
+
+// flatten collects the texts of one language table; a dotted key may be
+// written bare (activate.done = "..."), which TOML reads as nested tables.
+func flatten(name, lang, prefix string, table map[string]any, out map[string]string) []error {
+	var errs []error
+	for k, v := range table {
+		key := k
+		if prefix != "" {
+			key = prefix + "." + k
+		}
+		switch v := v.(type) {
+		case string:
+			out[key] = v
+		case map[string]any:
+			errs = append(errs, flatten(name, lang, key, v, out)...)
+		default:
+			errs = append(errs, fmt.Errorf("messages file %s, language [%s], key %s: the text must be a string in quotes, not %T", name, lang, key, v))
+		}
+	}
+	return errs
 }
 
 // checkText accepts a replacement for key when key is built in and the

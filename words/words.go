@@ -84,34 +84,36 @@ func (c *Catalog) Languages() []string {
 // file.
 func (c *Catalog) Default() string { return c.def }
 
-// Resolve picks the table for a platform language code: the exact tag
-// ("pt-br"), then its base ("pt"), else the default language. Telegram
-// sends "de" or "pt-br", Discord "de" or "pt-BR"; both are accepted.
-func (c *Catalog) Resolve(code string) string {
-	code = strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), "_", "-"))
-	if code != "" {
-		if _, ok := c.langs[code]; ok {
-			return code
-		}
-		if base, _, cut := strings.Cut(code, "-"); cut {
-			if _, ok := c.langs[base]; ok {
-				return base
-			}
-		}
-		if code == English || strings.HasPrefix(code, English+"-") {
-			return English
+// chain lists the tables to try for a platform language code, best
+// first: the exact tag ("pt-br"), then its base ("pt"), then the default
+// language; an English reader gets the file's [en] only, never the
+// default. Telegram sends "de" or "pt-br", Discord "de" or "pt-BR"; both
+// are accepted. The built-in English text comes after the chain.
+func (c *Catalog) chain(code string) []string {
+	code = normalize(code)
+	base, _, _ := strings.Cut(code, "-")
+	if base == English {
+		return []string{English}
+	}
+	var out []string
+	for _, l := range []string{code, base} {
+		if _, ok := c.langs[l]; ok && l != "" && (len(out) == 0 || out[0] != l) {
+			out = append(out, l)
 		}
 	}
-	return c.def
+	return append(out, c.def)
+}
+
+func normalize(code string) string {
+	return strings.ToLower(strings.ReplaceAll(strings.TrimSpace(code), "_", "-"))
 }
 
 // Text is the raw text of key for the language code, placeholders left in:
-// the file's text for the resolved language, else the default language's,
-// else English. An unknown key yields the key itself so a missing table
-// entry shows up in tests instead of an empty message.
+// the file's text in the first language of the chain that has it, else
+// the built-in English. An unknown key yields the key itself so a missing
+// table entry shows up in tests instead of an empty message.
 func (c *Catalog) Text(code, key string) string {
-	lang := c.Resolve(code)
-	for _, l := range []string{lang, c.def} {
+	for _, l := range c.chain(code) {
 		if t, ok := c.langs[l][key]; ok {
 			return t
 		}
