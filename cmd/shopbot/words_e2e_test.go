@@ -1,0 +1,158 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shopbot/shopbot/bots/discord/discordtest"
+	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
+)
+
+// germanMessages replaces a few texts in German and one in Portuguese.
+const germanMessages = `
+[de]
+help.header = "Was ich kann:"
+help.buy = "Eine Lizenz kaufen"
+activate.usage = "Schick deinen Schlüssel so: ` + "`/activate ABCD-EFGH-IJKL-MNOP`" + `"
+"chat.unknown_command" = "Diesen Befehl kenne ich nicht. /help zeigt, was ich kann."
+
+[pt]
+help.header = "O que posso fazer:"
+`
+
+// withMessages writes body as the shop's messages file and points the
+// config at it.
+func (w *world) withMessages(body, defaultLang string) string {
+	w.t.Helper()
+	path := filepath.Join(w.dir, "messages.toml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	w.extra += fmt.Sprintf("\n[messages]\nfile = %q\ndefault_language = %q\n", path, defaultLang)
+	return path
+}
+
+// A buyer's Telegram language_code picks the messages file's table for
+// /help and /activate; a language the file lacks gets the English text.
+func TestTelegramReplyInBuyersLanguage(t *testing.T) {
+	w := newWorld(t)
+	w.withMessages(germanMessages, "")
+	w.start()
+
+	de := telegramtest.User{ID: 7001, FirstName: "Dora", LanguageCode: "de"}
+	help := w.say(de, "/help").Text
+	if !strings.HasPrefix(help, "Was ich kann:") || !strings.Contains(help, "/buy [PRODUCT [CODE]] — Eine Lizenz kaufen") || !strings.Contains(help, "/activate KEY — Activate a license key") {
+		t.Errorf("German /help = %q", help)
+	}
+	if got := w.say(de, "/activate").Text; got != "Schick deinen Schlüssel so: /activate ABCD-EFGH-IJKL-MNOP" {
+		t.Errorf("German /activate = %q", got)
+	}
+	if got := w.say(de, "/weather").Text; got != "Diesen Befehl kenne ich nicht. /help zeigt, was ich kann." {
+		t.Errorf("German unknown command = %q", got)
+	}
+
+	fr := telegramtest.User{ID: 7002, FirstName: "Fleur", LanguageCode: "fr"}
+	if got := w.say(fr, "/help").Text; !strings.HasPrefix(got, "What I can do:") || !strings.Contains(got, "/buy [PRODUCT [CODE]] — Buy a license") {
+		t.Errorf("French (not in the file) /help = %q, want English", got)
+	}
+	if got := w.say(w.buyer, "/activate").Text; got != "Send your key like this: /activate ABCD-EFGH-IJKL-MNOP" {
+		t.Errorf("no language_code /activate = %q, want English", got)
+	}
+}
+
+// Discord's interaction locale picks the table: "de" exactly, "pt-BR"
+// through its base "pt".
+func TestDiscordReplyInBuyersLocale(t *testing.T) {
+	w := newWorld(t)
+	w.withDiscord("http")
+	w.withMessages(germanMessages, "")
+	w.start()
+
+	de := discordtest.User{ID: "400000000000000051", Username: "dora", Locale: "de"}
+	w.dc.AddMember(de.ID)
+	if got := w.slash(de, "help").Content; !strings.HasPrefix(got, "Was ich kann:") || !strings.Contains(got, "Eine Lizenz kaufen") {
+		t.Errorf("German Discord /help = %q", got)
+	}
+	br := discordtest.User{ID: "400000000000000052", Username: "bia", Locale: "pt-BR"}
+	w.dc.AddMember(br.ID)
+	if got := w.slash(br, "help").Content; !strings.HasPrefix(got, "O que posso fazer:") {
+		t.Errorf("pt-BR Discord /help = %q", got)
+	}
+	if got := w.slash(discordBuyer, "help").Content; !strings.HasPrefix(got, "What I can do:") {
+		t.Errorf("en-US Discord /help = %q", got)
+	}
+}
+
+// `shopbot check` loads the messages file and names the file, language
+// and key of each bad text; a good file is reported with its languages.
+func TestCheckMessagesFile(t *testing.T) {
+	w := newWorld(t)
+	msgs := w.withMessages(germanMessages, "de")
+	cfg := filepath.Join(w.dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(w.config()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"check", "-config", cfg}, env, &out, &errOut); code != 0 {
+		t.Fatalf("check of a good messages file: exit %d\n%s%s", code, &out, &errOut)
+	}
+	if !strings.Contains(out.String(), "messages "+msgs+": ok (languages: de, pt; default de)") {
+		t.Errorf("check output lacks the messages line:\n%s", &out)
+	}
+
+	bad := "[de]\nactivate.done = \"Aktiviert: {produkt}.\"\nactivate.nope = \"x\"\n"
+	if err := os.WriteFile(msgs, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	errOut.Reset()
+	if code := run(context.Background(), []string{"check", "-config", cfg}, env, &out, &errOut); code != 1 {
+		t.Fatalf("check of a bad messages file: exit %d, want 1\n%s%s", code, &out, &errOut)
+	}
+	for _, want := range []string{
+		"messages file " + msgs + ", language [de], key activate.done: missing placeholder {product}, {slots}, {used}, {validity} and unknown placeholder {produkt}",
+		"messages file " + msgs + ", language [de], key activate.nope: unknown message key",
+	} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, &errOut)
+		}
+	}
+}
+
+// `shopbot messages` prints every built-in text as a messages file that
+// the loader accepts and that reproduces each text exactly.
+func TestMessagesCommandRoundTrips(t *testing.T) {
+	var out, errOut bytes.Buffer
+	env := func(string) (string, bool) { return "", false }
+	if code := run(context.Background(), []string{"messages"}, env, &out, &errOut); code != 0 {
+		t.Fatalf("shopbot messages: exit %d\n%s", code, &errOut)
+	}
+	c, err := builtinWords()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Renamed to a language, the printed table must load and give back
+	// every built-in text unchanged.
+	loaded, err := c.Parse("printed", bytes.Replace(out.Bytes(), []byte("\n[en]\n"), []byte("\n[xx]\n"), 1), "")
+	if err != nil {
+		t.Fatalf("printed table does not load: %v", err)
+	}
+	if len(c.Keys()) < 50 {
+		t.Fatalf("only %d built-in messages", len(c.Keys()))
+	}
+	for _, k := range c.Keys() {
+		want, _ := c.Builtin(k)
+		if !strings.Contains(out.String(), "\n"+k+" = ") {
+			t.Errorf("key %s not printed", k)
+		}
+		if got := loaded.Text("xx", k); got != want {
+			t.Errorf("%s: round trip gives %q, built in %q", k, got, want)
+		}
+	}
+}
