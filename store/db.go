@@ -65,6 +65,7 @@ const (
 	bucketActivationsRefresh = "activations_refresh"
 	bucketBroadcasts         = "broadcasts" // broadcast.go
 	bucketMuted              = "muted"      // broadcast.go
+	bucketLanguages          = "languages"  // languages.go
 	bucketSessions           = "open_sessions"
 	bucketSessionsID         = "open_sessions_id"
 	bucketAudit              = "audit"
@@ -81,6 +82,7 @@ func allBuckets() []string {
 		bucketLicenses, bucketLicensesOwner, bucketLicensesDue, bucketReminders, bucketActivations, bucketActivationsKey, bucketActivationsRefresh,
 		bucketSessions, bucketSessionsID, bucketAudit, bucketMembers,
 		bucketBroadcasts, bucketMuted,
+		bucketLanguages,
 	}
 }
 

@@ -124,6 +124,14 @@ type Options struct {
 	// Words is the message catalog (built-in texts plus the messages
 	// file); nil means the built-in English texts of Messages.
 	Words *words.Catalog
+	// Languages, optional, hears the language of every request, so
+	// notices sent later can use it.
+	Languages Languages
+}
+
+// Languages remembers the language each identity writes in.
+type Languages interface {
+	Heard(ctx context.Context, who identity.Identity, lang string)
 }
 
 // Handler runs commands. It is safe for concurrent use: it holds no state
@@ -141,6 +149,7 @@ type Handler struct {
 	// announcer: broadcast.go.
 	announcer Announcer
 	words     *words.Catalog
+	langs     Languages
 }
 
 // commandName is the shape Telegram accepts for commands; Discord's slash
@@ -183,6 +192,7 @@ func New(opts Options) (*Handler, error) {
 		log:       opts.Logger,
 		announcer: opts.Announcer,
 		words:     opts.Words,
+		langs:     opts.Languages,
 	}
 	if h.words == nil {
 		h.words = englishOnly().c
@@ -221,6 +231,7 @@ func New(opts Options) (*Handler, error) {
 
 // Handle answers one command.
 func (h *Handler) Handle(ctx context.Context, req Request) Reply {
+	h.heard(ctx, req)
 	cmd := strings.ToLower(strings.TrimPrefix(req.Command, "/"))
 	switch cmd {
 	case "":
@@ -263,6 +274,7 @@ func (h *Handler) Handle(ctx context.Context, req Request) Reply {
 
 // Callback answers a pressed button whose payload is data.
 func (h *Handler) Callback(ctx context.Context, req Request, data string) Reply {
+	h.heard(ctx, req)
 	switch {
 	case strings.HasPrefix(data, dataBuy):
 		return h.buy(ctx, req, strings.TrimPrefix(data, dataBuy), "")

@@ -1,6 +1,10 @@
 package commands
 
-import "github.com/shopbot/shopbot/words"
+import (
+	"context"
+
+	"github.com/shopbot/shopbot/words"
+)
 
 // Messages is this package's part of the message catalog: every
 // buyer-facing text with its key and English default. To make one more
@@ -121,6 +125,12 @@ func englishOnly() reader {
 
 // adminWords is the reader of admin-only replies, which stay English.
 func (h *Handler) adminWords() reader { return reader{c: h.words, lang: words.English} }
+
+func (h *Handler) heard(ctx context.Context, req Request) {
+	if h.langs != nil && req.Lang != "" && !req.Who.IsZero() {
+		h.langs.Heard(ctx, req.Who, req.Lang)
+	}
+}
 
 // to is the reader of req's author.
 func (h *Handler) to(req Request) reader { return reader{c: h.words, lang: req.Lang} }

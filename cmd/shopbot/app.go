@@ -165,6 +165,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if err != nil {
 		return nil, err
 	}
+	langs := newLanguages(a.db, catalog, log.With("part", "languages"))
+	a.router.SetSpeaker(langs)
 	cmds, err := commands.New(commands.Options{
 		Shop:      sh,
 		Products:  cfg.Products,
@@ -173,6 +175,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		Logger:    log.With("part", "commands"),
 		Announcer: a.broadcasts,
 		Words:     catalog,
+		Languages: langs,
 	})
 	if err != nil {
 		return nil, err

@@ -6,6 +6,8 @@ import (
 	"io"
 
 	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/checkout"
+	"github.com/shopbot/shopbot/licensing"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/words"
 )
@@ -13,7 +15,7 @@ import (
 // builtinWords is the catalog of every buyer-facing message shopbot has,
 // English only. A package that sends buyer text contributes its table here.
 func builtinWords() (*words.Catalog, error) {
-	return words.New(commands.Messages())
+	return words.New(commands.Messages(), checkout.Messages(), licensing.Messages())
 }
 
 // loadWords is the catalog the shop speaks: the built-in texts replaced by
