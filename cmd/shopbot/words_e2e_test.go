@@ -156,3 +156,48 @@ func TestMessagesCommandRoundTrips(t *testing.T) {
 		}
 	}
 }
+
+// Notices the core sends with no message in hand (the key delivery after
+// payment, a revocation after a restart) use the language the buyer last
+// wrote in; a buyer whose language the file lacks gets English.
+func TestNoticesInRememberedLanguage(t *testing.T) {
+	w := newWorld(t)
+	w.withMessages(`
+[de]
+delivery.until = "Danke für deinen Kauf von {product}! Dein Lizenzschlüssel: {key}\nEr gilt bis {until}."
+loss.revoked = "Deine Lizenz {key} für {product} wurde widerrufen. Neu kaufen: /buy {id}."
+`, "")
+	w.buyer.LanguageCode = "de"
+	w.start()
+	key := w.buyAndDeliver("evt_words_1", "cs_test_words_1")
+	msgs := w.keyMessages(w.buyer.ID)
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "Danke für deinen Kauf von Pro! Dein Lizenzschlüssel: "+key+"\nEr gilt bis ") {
+		t.Fatalf("delivery = %+v, want the German text", msgs)
+	}
+
+	// The language survives a restart: the store has it, not only memory.
+	w.shutdown()
+	w.start()
+	after := w.lastID(w.buyer.ID)
+	if r := w.answer(w.admin, "/revoke "+key, "Revoked"); !strings.Contains(r.Text, "Revoked 1 license") {
+		t.Fatalf("/revoke = %q", r.Text)
+	}
+	m := w.wait(w.buyer.ID, after, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, "widerrufen") || strings.Contains(m.Text, "revoked") }, "revocation notice")
+	if !strings.HasPrefix(m.Text, "Deine Lizenz ") || !strings.Contains(m.Text, "für Pro wurde widerrufen. Neu kaufen: /buy pro.") {
+		t.Fatalf("revocation notice = %q, want German", m.Text)
+	}
+}
+
+// A buyer whose language the file lacks gets the key delivery in English,
+// exactly as without a messages file.
+func TestNoticeFallsBackToEnglish(t *testing.T) {
+	w := newWorld(t)
+	w.withMessages("[de]\ndelivery.until = \"Danke: {product} {key} {until}\"\n", "")
+	w.buyer.LanguageCode = "fr"
+	w.start()
+	key := w.buyAndDeliver("evt_words_2", "cs_test_words_2")
+	msgs := w.keyMessages(w.buyer.ID)
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "Thank you for your purchase of Pro! Your license key: "+key+"\nIt runs until ") {
+		t.Fatalf("delivery = %+v, want the English text", msgs)
+	}
+}
