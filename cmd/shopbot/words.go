@@ -7,8 +7,8 @@ import (
 
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/checkout"
-	"github.com/shopbot/shopbot/licensing"
 	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/licensing"
 	"github.com/shopbot/shopbot/words"
 )
 

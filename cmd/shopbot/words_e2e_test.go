@@ -182,7 +182,9 @@ loss.revoked = "Deine Lizenz {key} für {product} wurde widerrufen. Neu kaufen: 
 	if r := w.answer(w.admin, "/revoke "+key, "Revoked"); !strings.Contains(r.Text, "Revoked 1 license") {
 		t.Fatalf("/revoke = %q", r.Text)
 	}
-	m := w.wait(w.buyer.ID, after, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, "widerrufen") || strings.Contains(m.Text, "revoked") }, "revocation notice")
+	m := w.wait(w.buyer.ID, after, func(m telegramtest.SentMessage) bool {
+		return strings.Contains(m.Text, "widerrufen") || strings.Contains(m.Text, "revoked")
+	}, "revocation notice")
 	if !strings.HasPrefix(m.Text, "Deine Lizenz ") || !strings.Contains(m.Text, "für Pro wurde widerrufen. Neu kaufen: /buy pro.") {
 		t.Fatalf("revocation notice = %q, want German", m.Text)
 	}
