@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/broadcast"
 	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/licensing"
@@ -15,7 +16,7 @@ import (
 // builtinWords is the catalog of every buyer-facing message shopbot has,
 // English only. A package that sends buyer text contributes its table here.
 func builtinWords() (*words.Catalog, error) {
-	return words.New(commands.Messages(), checkout.Messages(), licensing.Messages())
+	return words.New(commands.Messages(), checkout.Messages(), licensing.Messages(), broadcast.Messages())
 }
 
 // loadWords is the catalog the shop speaks: the built-in texts replaced by
