@@ -61,6 +61,10 @@ type Notice struct {
 	// rendered from in English; the Router renders it again in the
 	// recipient's language (see Speaker). Text stays the fallback.
 	Message Message
+	// Lang is the recipient's remembered language, set by the Router
+	// (with a Speaker) for the texts adapters add (how to activate,
+	// button labels); "" is English.
+	Lang string
 }
 
 // Message is a catalog message key and its placeholder values, given as
@@ -70,10 +74,12 @@ type Message struct {
 	Args []any
 }
 
-// Speaker renders a catalog message in the recipient's remembered
-// language; ok is false when it cannot (then the English Text is sent).
+// Speaker knows each recipient's remembered language and renders catalog
+// messages in it; ok is false when it cannot (then the English Text is
+// sent).
 type Speaker interface {
-	Speak(ctx context.Context, to identity.Identity, m Message) (text string, ok bool)
+	Language(ctx context.Context, to identity.Identity) string
+	Render(lang string, m Message) (text string, ok bool)
 }
 
 // Removal is access an adapter took from someone who held it without a
@@ -142,9 +148,12 @@ func (r *Router) Notify(ctx context.Context, to identity.Identity, n Notice) err
 	r.mu.RLock()
 	sp := r.speaker
 	r.mu.RUnlock()
-	if sp != nil && n.Message.Key != "" {
-		if text, ok := sp.Speak(ctx, to, n.Message); ok {
-			n.Text = text
+	if sp != nil {
+		n.Lang = sp.Language(ctx, to)
+		if n.Message.Key != "" {
+			if text, ok := sp.Render(n.Lang, n.Message); ok {
+				n.Text = text
+			}
 		}
 	}
 	return s.Notify(ctx, to, n)

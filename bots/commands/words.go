@@ -95,6 +95,10 @@ func Messages() []words.Message {
 		{Key: "problem.not_replayable", Text: "That event was already handled successfully; there is nothing to replay."},
 		{Key: "problem.promotion_code", Text: "That promotion code is unknown or has expired, or does not apply to this product, so no payment link was made. Check the code, or send /buy with the product alone to pay the full price."},
 		{Key: "problem.replay_failed", Text: "The event failed again. `/failed` shows why; fix the cause, then replay it once more."},
+		{Key: "notice.activate_in_chat", Text: TextActivateInChat},
+		{Key: "notice.activate_in_server", Text: TextActivateInServer},
+		{Key: "notice.activate_button", Text: LabelActivate},
+		{Key: "notice.renew_button", Text: LabelRenew},
 		{Key: "wait.few_minutes", Text: "in a few minutes"},
 		{Key: "wait.seconds", Text: "in {n} seconds"},
 		{Key: "wait.minute", Text: "in a minute"},
@@ -102,6 +106,15 @@ func Messages() []words.Message {
 		{Key: "wait.hours", Text: "in {n} hours"},
 		{Key: "wait.days", Text: "in {n} days"},
 	}
+}
+
+// Say renders key in lang with c, or in the built-in English when c is
+// nil: adapters use it for the texts they add to notices.
+func Say(c *words.Catalog, lang, key string, args ...any) string {
+	if c == nil {
+		return englishOnly().say(key, args...)
+	}
+	return c.Render(lang, key, args...)
 }
 
 // reader is the catalog seen in one reader's language.

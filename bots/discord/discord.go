@@ -42,6 +42,7 @@ import (
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/internal/run"
 	"github.com/shopbot/shopbot/notify"
+	"github.com/shopbot/shopbot/words"
 )
 
 // Interaction modes.
@@ -104,10 +105,16 @@ type Options struct {
 	// Feed is the admin feed a missing permission is told through;
 	// nil: the admins' private chats.
 	Feed notify.Alerter
+	// Words renders the texts the adapter adds to notices (how to
+	// activate, button labels) in the recipient's language
+	// (notify.Notice.Lang); nil: English.
+	Words *words.Catalog
 }
 
 // Bot is the running adapter.
 type Bot struct {
+	// words renders the texts added to notices (Options.Words).
+	words    *words.Catalog
 	s        *discordgo.Session
 	cmds     *commands.Handler
 	log      *slog.Logger
@@ -201,6 +208,7 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMembers
 
 	b := &Bot{
+		words:          opts.Words,
 		s:              s,
 		cmds:           opts.Commands,
 		log:            opts.Logger,

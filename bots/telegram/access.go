@@ -27,7 +27,7 @@ func (b *Bot) Notify(ctx context.Context, to identity.Identity, n notify.Notice)
 	if err != nil {
 		return err
 	}
-	_, err = b.send(ctx, chat, n.Priority, renderNotice(n.Text, n.ActivateKey), noticeKeyboard(n), 0)
+	_, err = b.send(ctx, chat, n.Priority, b.renderNotice(n), b.noticeKeyboard(n), 0)
 	if err != nil {
 		return b.sendError("notify", to.String(), err)
 	}

@@ -134,7 +134,7 @@ func (b *Bot) tell(who identity.Identity, text string, chat int64) {
 	}
 	// Queued, not awaited: this runs on the input path, where a raid of
 	// joins must not hold a worker per stranger.
-	b.post(user, renderNotice(n.Text, ""), noticeKeyboard(n), 0)
+	b.post(user, escape(truncate(n.Text)), b.noticeKeyboard(n), 0)
 }
 
 func (b *Bot) remember(ctx context.Context, chat int64, who identity.Identity) {

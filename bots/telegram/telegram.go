@@ -38,6 +38,7 @@ import (
 	"github.com/shopbot/shopbot/internal/keylock"
 	"github.com/shopbot/shopbot/internal/run"
 	"github.com/shopbot/shopbot/notify"
+	"github.com/shopbot/shopbot/words"
 )
 
 // Modes of receiving updates.
@@ -96,10 +97,16 @@ type Options struct {
 	// Feed is the admin feed told when the bot lacks its admin rights in
 	// a members-only chat (feed.go); nil: not told.
 	Feed notify.Alerter
+	// Words renders the texts the adapter adds to notices (how to
+	// activate, button labels) in the recipient's language
+	// (notify.Notice.Lang); nil: English.
+	Words *words.Catalog
 }
 
 // Bot is the running adapter.
 type Bot struct {
+	// words renders the texts added to notices (Options.Words).
+	words    *words.Catalog
 	api      *bot.Bot
 	cmds     *commands.Handler
 	log      *slog.Logger
@@ -169,6 +176,7 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 	pacing.RetryAfter, pacing.Now, pacing.Sleep = retryAfter, opts.Now, paceSleep
 	pacing.Logger = opts.Logger
 	b := &Bot{
+		words:          opts.Words,
 		feed:           opts.Feed,
 		rightsAlerts:   rightsMemo{m: map[int64]time.Time{}},
 		cmds:           opts.Commands,

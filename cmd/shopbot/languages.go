@@ -71,12 +71,17 @@ func (l *languages) Of(ctx context.Context, who identity.Identity) string {
 	return lang
 }
 
-// Speak renders m in to's language (notify.Speaker).
-func (l *languages) Speak(ctx context.Context, to identity.Identity, m notify.Message) (string, bool) {
+// Language is who's remembered language (notify.Speaker).
+func (l *languages) Language(ctx context.Context, who identity.Identity) string {
+	return l.Of(ctx, who)
+}
+
+// Render renders m in lang (notify.Speaker).
+func (l *languages) Render(lang string, m notify.Message) (string, bool) {
 	if _, ok := l.catalog.Builtin(m.Key); !ok {
 		return "", false
 	}
-	return l.catalog.Render(l.Of(ctx, to), m.Key, m.Args...), true
+	return l.catalog.Render(lang, m.Key, m.Args...), true
 }
 
 func (l *languages) cached(who identity.Identity) (string, bool) {

@@ -166,13 +166,24 @@ func TestNoticesInRememberedLanguage(t *testing.T) {
 [de]
 delivery.until = "Danke für deinen Kauf von {product}! Dein Lizenzschlüssel: {key}\nEr gilt bis {until}."
 loss.revoked = "Deine Lizenz {key} für {product} wurde widerrufen. Neu kaufen: /buy {id}."
+notice.activate_in_chat = "Tippe unten auf Aktivieren."
+notice.activate_button = "Aktivieren"
 `, "")
 	w.buyer.LanguageCode = "de"
 	w.start()
 	key := w.buyAndDeliver("evt_words_1", "cs_test_words_1")
-	msgs := w.keyMessages(w.buyer.ID)
+	var msgs []telegramtest.SentMessage
+	for _, m := range w.tg.BotMessages(w.buyer.ID) {
+		if len(m.Code()) > 0 {
+			msgs = append(msgs, m)
+		}
+	}
 	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "Danke für deinen Kauf von Pro! Dein Lizenzschlüssel: "+key+"\nEr gilt bis ") {
 		t.Fatalf("delivery = %+v, want the German text", msgs)
+	}
+	// The adapter's own additions speak German too.
+	if !strings.HasSuffix(msgs[0].Text, "\nTippe unten auf Aktivieren.") || len(msgs[0].Buttons()) == 0 || msgs[0].Buttons()[0].Text != "Aktivieren" {
+		t.Errorf("delivery hint and button = %q %+v, want German", msgs[0].Text, msgs[0].Buttons())
 	}
 
 	// The language survives a restart: the store has it, not only memory.
@@ -199,7 +210,8 @@ func TestNoticeFallsBackToEnglish(t *testing.T) {
 	w.start()
 	key := w.buyAndDeliver("evt_words_2", "cs_test_words_2")
 	msgs := w.keyMessages(w.buyer.ID)
-	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "Thank you for your purchase of Pro! Your license key: "+key+"\nIt runs until ") {
+	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Text, "Thank you for your purchase of Pro! Your license key: "+key+"\nIt runs until ") ||
+		!strings.HasSuffix(msgs[0].Text, "\nTap Activate below, or send /activate with the key, to start using it.") {
 		t.Fatalf("delivery = %+v, want the English text", msgs)
 	}
 }
