@@ -117,6 +117,14 @@ func Say(c *words.Catalog, lang, key string, args ...any) string {
 	return c.Render(lang, key, args...)
 }
 
+// SlowDownIn is SlowDownText in lang (c nil: English).
+func SlowDownIn(c *words.Catalog, lang string, shopFull bool) string {
+	if shopFull {
+		return Say(c, lang, "chat.busy")
+	}
+	return Say(c, lang, "chat.slow_down")
+}
+
 // reader is the catalog seen in one reader's language.
 type reader struct {
 	c    *words.Catalog
