@@ -104,8 +104,8 @@ const (
 	// TextAccessInvite introduces the invite links sent when a buyer gains
 	// access to members-only chats.
 	TextAccessInvite = "Your license gives you access to these members-only chats. Each link works once and expires in 24 hours."
-	// LabelJoinChat labels an invite-link button; %s is the product name.
-	LabelJoinChat = "Join %s"
+	// LabelJoinChat labels an invite-link button.
+	LabelJoinChat = "Join {product}"
 	// LabelOpen labels a link button that came without a label.
 	LabelOpen = "Open"
 	// TextInternalError is the generic apology for failures the user can do
@@ -126,12 +126,10 @@ const (
 	// message carries the Activate button.
 	TextActivateInChat = "Tap Activate below, or send /activate with the key, to start using it."
 	// TextRemovedNoLicense tells someone the bot took out of a members-only
-	// chat or role they held without a license; %s is the product name,
-	// %s its id.
-	TextRemovedNoLicense = "You were removed from the members-only space of %s because you have no active license for it. To get in, buy with /buy %s and activate your key: the bot then gives you access."
-	// TextJoinDeclined answers a declined join request; %s is the product
-	// name, %s its id.
-	TextJoinDeclined = "Your request to join the members-only chat of %s was declined because you have no active license for it. Buy with /buy %s and activate your key: the bot then sends you an invite link."
+	// chat or role they held without a license.
+	TextRemovedNoLicense = "You were removed from the members-only space of {product} because you have no active license for it. To get in, buy with /buy {id} and activate your key: the bot then gives you access."
+	// TextJoinDeclined answers a declined join request.
+	TextJoinDeclined = "Your request to join the members-only chat of {product} was declined because you have no active license for it. Buy with /buy {id} and activate your key: the bot then sends you an invite link."
 	// TextAccessRemovedAlert is the admin feed line of one removal: who,
 	// from where, why.
 	TextAccessRemovedAlert = "Removed %s from %s: %s."

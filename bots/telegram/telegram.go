@@ -101,12 +101,16 @@ type Options struct {
 	// activate, button labels) in the recipient's language
 	// (notify.Notice.Lang); nil: English.
 	Words *words.Catalog
+	// Language, optional, is an identity's remembered language, for the
+	// messages the adapter sends on its own (invites, removals).
+	Language func(ctx context.Context, who identity.Identity) string
 }
 
 // Bot is the running adapter.
 type Bot struct {
 	// words renders the texts added to notices (Options.Words).
 	words    *words.Catalog
+	lang     func(ctx context.Context, who identity.Identity) string
 	api      *bot.Bot
 	cmds     *commands.Handler
 	log      *slog.Logger
@@ -177,6 +181,7 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 	pacing.Logger = opts.Logger
 	b := &Bot{
 		words:          opts.Words,
+		lang:           opts.Language,
 		feed:           opts.Feed,
 		rightsAlerts:   rightsMemo{m: map[int64]time.Time{}},
 		cmds:           opts.Commands,
@@ -471,4 +476,13 @@ func (b *Bot) redact(err error) string {
 		return ""
 	}
 	return strings.ReplaceAll(err.Error(), b.token, "<token>")
+}
+
+// say renders a catalog message for who in their remembered language.
+func (b *Bot) say(ctx context.Context, who identity.Identity, key string, args ...any) string {
+	lang := ""
+	if b.lang != nil {
+		lang = b.lang(ctx, who)
+	}
+	return commands.Say(b.words, lang, key, args...)
 }

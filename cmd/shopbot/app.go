@@ -182,7 +182,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	}
 	if cfg.TelegramEnabled() {
 		opts := telegramOptions(cfg, cmds, h, log.With("part", "telegram"))
-		opts.Words = catalog
+		opts.Words, opts.Language = catalog, langs.Of
 		opts.Entitled, opts.Members, opts.OnRemoval = a.lic.Entitled, a.db, a.accessRemoved
 		opts.Feed = a.router
 		err = a.retryStart(ctx, "telegram", telegram.ErrUnauthorized, func() (err error) {
@@ -202,7 +202,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		opts.Entitled = a.lic.Entitled
 		opts.OnRemoval = a.accessRemoved
 		opts.Feed = a.router
-		opts.Words = catalog
+		opts.Words, opts.Language = catalog, langs.Of
 		err = a.retryStart(ctx, "discord", discord.ErrUnauthorized, func() (err error) {
 			a.dc, err = discord.New(ctx, opts)
 			return err
