@@ -215,3 +215,24 @@ func TestNoticeFallsBackToEnglish(t *testing.T) {
 		t.Fatalf("delivery = %+v, want the English text", msgs)
 	}
 }
+
+// What the Telegram adapter sends on its own, a declined join request,
+// speaks the language the stranger last wrote in.
+func TestDeclinedJoinInRememberedLanguage(t *testing.T) {
+	w := newWorld(t)
+	w.productExtra = fmt.Sprintf("telegram_chat_ids = [%d]\n", gatedChat)
+	w.tg.AddChat(gatedChat, "Pro members")
+	w.tg.SetMember(gatedChat, chatOwner.ID, telegramtest.StatusCreator)
+	w.withMessages("[de]\naccess.join_declined = \"Deine Anfrage für {product} wurde abgelehnt: keine Lizenz. Kaufen: /buy {id}\"\n", "")
+	w.start()
+	de := telegramtest.User{ID: 7101, FirstName: "Dieter", LanguageCode: "de"}
+	w.say(de, "/start")
+	after := w.lastID(de.ID)
+	if err := w.tg.RequestJoin(de, gatedChat); err != nil {
+		t.Fatal(err)
+	}
+	m := w.wait(de.ID, after, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, "abgelehnt") || strings.Contains(m.Text, "declined") }, "decline notice")
+	if m.Text != "Deine Anfrage für Pro wurde abgelehnt: keine Lizenz. Kaufen: /buy pro" {
+		t.Fatalf("decline notice = %q, want German", m.Text)
+	}
+}
