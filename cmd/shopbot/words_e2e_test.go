@@ -231,7 +231,9 @@ func TestDeclinedJoinInRememberedLanguage(t *testing.T) {
 	if err := w.tg.RequestJoin(de, gatedChat); err != nil {
 		t.Fatal(err)
 	}
-	m := w.wait(de.ID, after, func(m telegramtest.SentMessage) bool { return strings.Contains(m.Text, "abgelehnt") || strings.Contains(m.Text, "declined") }, "decline notice")
+	m := w.wait(de.ID, after, func(m telegramtest.SentMessage) bool {
+		return strings.Contains(m.Text, "abgelehnt") || strings.Contains(m.Text, "declined")
+	}, "decline notice")
 	if m.Text != "Deine Anfrage für Pro wurde abgelehnt: keine Lizenz. Kaufen: /buy pro" {
 		t.Fatalf("decline notice = %q, want German", m.Text)
 	}
