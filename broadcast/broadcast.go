@@ -204,7 +204,9 @@ func (s *Service) run(ctx context.Context, b store.Broadcast) error {
 				b.Cursor = h.Who.String()
 				continue
 			}
-			err := s.notifier.Notify(ctx, h.Who, notify.Notice{Text: fmt.Sprintf(TextAnnouncement, b.Text), Priority: notify.Bulk})
+			n := notify.Say("broadcast.announcement", textAnnouncement, "text", b.Text)
+			n.Priority = notify.Bulk
+			err := s.notifier.Notify(ctx, h.Who, n)
 			switch {
 			case err == nil:
 				b.Sent++

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/shopbot/shopbot/config"
@@ -220,7 +219,8 @@ func (w *Worker) deliver(ctx context.Context, order store.Order, p config.Produc
 	if order.Delivered || (order.DeliveryError != "" && !replay) || order.LicenseKey == "" {
 		return nil
 	}
-	n := notify.Notice{Text: purchaseText(p, order.LicenseKey, w.licenseEnd(ctx, order.LicenseKey)), ActivateKey: order.LicenseKey}
+	n := purchaseNotice(p, order.LicenseKey, w.licenseEnd(ctx, order.LicenseKey))
+	n.ActivateKey = order.LicenseKey
 	sendErr := w.notifier.Notify(ctx, order.Identity, n)
 	permanentFail := errors.Is(sendErr, notify.ErrUndeliverable) || errors.Is(sendErr, notify.ErrNoRoute)
 	if sendErr != nil && !permanentFail && attempt < w.deliverAtt {
@@ -254,17 +254,14 @@ func (w *Worker) licenseEnd(ctx context.Context, key string) time.Time {
 	return l.ExpiresAt
 }
 
-func purchaseText(p config.Product, key string, end time.Time) string {
-	var b strings.Builder
-	// How to activate differs by chat (a button in Telegram, a slash
-	// command in the Discord server): the adapters add it, because the
-	// notice carries the key as ActivateKey.
-	fmt.Fprintf(&b, "Thank you for your purchase of %s! Your license key: %s", p.Name, key)
-	if !end.IsZero() {
-		fmt.Fprintf(&b, "\nIt runs until %s.", end.UTC().Format(notify.TimeLayout))
+// How to activate differs by chat (a button in Telegram, a slash command
+// in the Discord server): the adapters add it, because the notice carries
+// the key as ActivateKey.
+func purchaseNotice(p config.Product, key string, end time.Time) notify.Notice {
+	if end.IsZero() {
+		return notify.Say("delivery.lifetime", textDeliveryLifetime, "product", p.Name, "key", key)
 	}
-	b.WriteString("\nYou can see it again at any time with /license.")
-	return b.String()
+	return notify.Say("delivery.until", textDeliveryUntil, "product", p.Name, "key", key, "until", end.UTC().Format(notify.TimeLayout))
 }
 
 // forgetSession drops the buyer's open Checkout session once it is paid or
@@ -286,8 +283,8 @@ func (w *Worker) asyncFailed(ctx context.Context, obj json.RawMessage) error {
 		return err
 	}
 	w.forgetSession(ctx, s.ID)
-	text := fmt.Sprintf("Your payment for %s did not go through, so no license was issued. You can try again with /buy %s.", p.Name, p.ID)
-	if err := w.notifier.Notify(ctx, who, notify.Notice{Text: text}); err != nil {
+	n := notify.Say("payment.async_failed", textAsyncFailed, "product", p.Name, "id", p.ID)
+	if err := w.notifier.Notify(ctx, who, n); err != nil {
 		w.log.Warn("buyer not told about failed payment", "session", s.ID, "identity", who.String(), "err", err)
 	}
 	return nil

@@ -248,8 +248,7 @@ func (w *Worker) paymentFailed(ctx context.Context, f subFact, in invoice) error
 	if who.IsZero() {
 		return ignore("no buyer known for subscription %s", f.subID)
 	}
-	n := notify.Notice{Text: fmt.Sprintf("The payment for your %s subscription failed. Stripe will try again; "+
-		"please update your payment method (/license → Manage subscription) to keep your access.", f.product.Name)}
+	n := notify.Say("payment.renewal_failed", textRenewalFailed, "product", f.product.Name)
 	if in.HostedInvoiceURL != "" {
 		n.Links = []notify.Link{{Label: "Pay invoice", URL: in.HostedInvoiceURL}}
 	}

@@ -67,6 +67,7 @@ type Config struct {
 	Alerts        Alerts         `toml:"alerts"`
 	// Terms, when URL is set, must be accepted before /activate binds a key.
 	Terms Terms `toml:"terms"`
+	Messages      Messages       `toml:"messages"`
 }
 
 type Server struct {

@@ -64,6 +64,7 @@ func (c *Config) Validate() error {
 	c.validateReminders(&p)
 	c.validateAlerts(&p)
 	c.validateTerms(&p)
+	c.validateMessages(&p)
 	return errors.Join(p...)
 }
 

@@ -110,8 +110,8 @@ func (s *Service) Extend(ctx context.Context, actor, rawKey string, by time.Dura
 		return store.License{}, err
 	}
 	p := s.productOrStub(lic.ProductID)
-	s.notice(ctx, lic.Owner, notify.Notice{Text: fmt.Sprintf("Your license %s for %s now runs until %s.",
-		authforge.MaskKey(key), p.Name, until.UTC().Format(notify.TimeLayout))})
+	s.notice(ctx, lic.Owner, notify.Say("license.extended", textExtended,
+		"key", authforge.MaskKey(key), "product", p.Name, "until", until.UTC().Format(notify.TimeLayout)))
 	s.audit(ctx, actor, "extend", authforge.MaskKey(key), fmt.Sprintf("by %s until %s", by, until.Format(time.RFC3339)))
 	return lic, nil
 }
@@ -162,11 +162,12 @@ func (s *Service) Grant(ctx context.Context, actor string, who identity.Identity
 	if err != nil {
 		return store.License{}, err
 	}
-	text := fmt.Sprintf("You have been given a license for %s: %s\nActivate it with /activate %s", p.Name, lic.Key, lic.Key)
+	n := notify.Say("license.granted", textGranted, "product", p.Name, "key", lic.Key)
 	if !lic.ExpiresAt.IsZero() {
-		text += fmt.Sprintf("\nIt runs until %s.", lic.ExpiresAt.UTC().Format(notify.TimeLayout))
+		n = notify.Say("license.granted_until", textGrantedUntil, "product", p.Name, "key", lic.Key, "until", lic.ExpiresAt.UTC().Format(notify.TimeLayout))
 	}
-	s.notice(ctx, who, notify.Notice{Text: text, ActivateKey: lic.Key})
+	n.ActivateKey = lic.Key
+	s.notice(ctx, who, n)
 	s.audit(ctx, actor, "grant", authforge.MaskKey(lic.Key), fmt.Sprintf("product %s to %s", p.ID, who))
 	return lic, nil
 }

@@ -282,11 +282,13 @@ func (s *Service) lossNotice(lic store.License, r reason) notify.Notice {
 	key := authforge.MaskKey(lic.Key)
 	switch r {
 	case reasonExpired:
-		return notify.Notice{Text: fmt.Sprintf("Your license %s for %s has expired, so the access it gave has ended. Renew with /buy %s.", key, p.Name, p.ID), Renew: p.ID}
+		n := notify.Say("loss.expired", textLossExpired, "key", key, "product", p.Name, "id", p.ID)
+		n.Renew = p.ID
+		return n
 	case reasonReleased:
-		return notify.Notice{Text: fmt.Sprintf("Your activation of license %s for %s was released, so the access it gave has ended. If the key is still yours, activate it again with /activate.", key, p.Name)}
+		return notify.Say("loss.released", textLossReleased, "key", key, "product", p.Name)
 	default:
-		return notify.Notice{Text: fmt.Sprintf("Your license %s for %s was revoked, so the access it gave has ended. Buy a new one with /buy %s.", key, p.Name, p.ID)}
+		return notify.Say("loss.revoked", textLossRevoked, "key", key, "product", p.Name, "id", p.ID)
 	}
 }
 

@@ -81,12 +81,9 @@ func (s *Service) remindOne(ctx context.Context, d store.DueLicense, now time.Ti
 	if err != nil || sent {
 		return false, err
 	}
-	err = s.notifier.Notify(ctx, lic.Owner, notify.Notice{
-		Text: fmt.Sprintf("Your license %s for %s runs out on %s (in %s). Renew it to keep access: tap Renew or send /buy %s.",
-			authforge.MaskKey(lic.Key), p.Name, lic.ExpiresAt.UTC().Format(notify.TimeLayout), daysText(left), p.ID),
-		Renew:    p.ID,
-		Priority: notify.Bulk,
-	})
+	n := reminderNotice(authforge.MaskKey(lic.Key), p.Name, p.ID, lic.ExpiresAt.UTC().Format(notify.TimeLayout), left)
+	n.Renew, n.Priority = p.ID, notify.Bulk
+	err = s.notifier.Notify(ctx, lic.Owner, n)
 	// A buyer who blocked the bot will not read it later either; any
 	// other failure (shutdown, an outage) is tried again at the next
 	// sweep. Only a crash between the send and the record below can
@@ -114,13 +111,14 @@ func (s *Service) remindOne(ctx context.Context, d store.DueLicense, now time.Ti
 }
 
 // daysText is a time left in whole days, or hours under two days.
-func daysText(d time.Duration) string {
-	if d < 48*time.Hour {
-		h := int(math.Ceil(d.Hours()))
-		if h == 1 {
-			return "1 hour"
-		}
-		return fmt.Sprintf("%d hours", h)
+func reminderNotice(key, product, id, on string, left time.Duration) notify.Notice {
+	args := []any{"key", key, "product", product, "on", on, "id", id}
+	switch h := int(math.Ceil(left.Hours())); {
+	case left >= 48*time.Hour:
+		return notify.Say("reminder.days", textReminderDays, append(args, "n", int(math.Round(left.Hours()/24)))...)
+	case h == 1:
+		return notify.Say("reminder.hour", textReminderHour, args...)
+	default:
+		return notify.Say("reminder.hours", textReminderHours, append(args, "n", h)...)
 	}
-	return fmt.Sprintf("%d days", int(math.Round(d.Hours()/24)))
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/words"
 )
 
 // TimeLayout is how every message to a person writes a point in time, in
@@ -56,6 +57,29 @@ type Notice struct {
 	// with one tap (a button that starts /buy for it).
 	Renew string
 	Links []Link
+	// Message, when its Key is set, names the catalog message Text was
+	// rendered from in English; the Router renders it again in the
+	// recipient's language (see Speaker). Text stays the fallback.
+	Message Message
+	// Lang is the recipient's remembered language, set by the Router
+	// (with a Speaker) for the texts adapters add (how to activate,
+	// button labels); "" is English.
+	Lang string
+}
+
+// Message is a catalog message key and its placeholder values, given as
+// name, value pairs ("product", "Pro").
+type Message struct {
+	Key  string
+	Args []any
+}
+
+// Speaker knows each recipient's remembered language and renders catalog
+// messages in it; ok is false when it cannot (then the English Text is
+// sent).
+type Speaker interface {
+	Language(ctx context.Context, to identity.Identity) string
+	Render(lang string, m Message) (text string, ok bool)
 }
 
 // Removal is access an adapter took from someone who held it without a
@@ -84,6 +108,7 @@ type Router struct {
 	mu       sync.RWMutex
 	adapters map[identity.Platform]Sender
 	feed     Alerter
+	speaker  Speaker
 }
 
 var _ Sender = (*Router)(nil)
@@ -107,10 +132,29 @@ func (r *Router) get(p identity.Platform) (Sender, error) {
 	return s, nil
 }
 
+// SetSpeaker makes the Router render keyed notices in each recipient's
+// language before dispatch.
+func (r *Router) SetSpeaker(s Speaker) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.speaker = s
+}
+
 func (r *Router) Notify(ctx context.Context, to identity.Identity, n Notice) error {
 	s, err := r.get(to.Platform)
 	if err != nil {
 		return err
+	}
+	r.mu.RLock()
+	sp := r.speaker
+	r.mu.RUnlock()
+	if sp != nil {
+		n.Lang = sp.Language(ctx, to)
+		if n.Message.Key != "" {
+			if text, ok := sp.Render(n.Lang, n.Message); ok {
+				n.Text = text
+			}
+		}
 	}
 	return s.Notify(ctx, to, n)
 }
@@ -160,4 +204,11 @@ func (r *Router) Alert(ctx context.Context, a Alert) error {
 		return f.Alert(ctx, a)
 	}
 	return r.AlertAdmins(ctx, a.Text)
+}
+
+// Say is a notice of catalog message key whose English text is text
+// (with {name} placeholders) filled from args, name, value pairs. The
+// Router renders it in the recipient's language when it can.
+func Say(key, text string, args ...any) Notice {
+	return Notice{Text: words.Fill(text, args...), Message: Message{Key: key, Args: args}}
 }

@@ -65,6 +65,7 @@ const (
 	bucketActivationsRefresh = "activations_refresh"
 	bucketBroadcasts         = "broadcasts" // broadcast.go
 	bucketMuted              = "muted"      // broadcast.go
+	bucketLanguages          = "languages"  // languages.go
 	bucketSessions           = "open_sessions"
 	bucketSessionsID         = "open_sessions_id"
 	bucketAudit              = "audit"
@@ -84,6 +85,7 @@ func allBuckets() []string {
 		bucketSessions, bucketSessionsID, bucketAudit, bucketMembers,
 		bucketBroadcasts, bucketMuted,
 		bucketTerms, bucketAccessLog,
+		bucketLanguages,
 	}
 }
 

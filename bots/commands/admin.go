@@ -33,7 +33,8 @@ func (h *Handler) admin(ctx context.Context, req Request, cmd string, run func(c
 // one refusal.
 func (h *Handler) refuse(ctx context.Context, req Request, cmd string) (Reply, bool) {
 	if !req.Private {
-		r := goPrivate(msgGoPrivate, cmd)
+		l := h.to(req)
+		r := goPrivate(l, l.say("private.go"), cmd)
 		r.DeleteRequest = slices.ContainsFunc(req.Args, looksLikeKey)
 		return r, true
 	}
@@ -89,7 +90,7 @@ func ParseTarget(s string) (Target, bool) {
 func (h *Handler) revoke(ctx context.Context, req Request, t Target) Reply {
 	revoked, err := h.shop.Revoke(ctx, req.Who, t)
 	if err != nil {
-		return h.fail(ctx, "revoke "+t.String(), err)
+		return h.fail(ctx, req, "revoke "+t.String(), err)
 	}
 	h.log.InfoContext(ctx, "admin revoked", "actor", req.Who.String(), "target", t.String(), "count", len(revoked))
 	if len(revoked) == 0 {
@@ -110,17 +111,17 @@ func (h *Handler) revoke(ctx context.Context, req Request, t Target) Reply {
 func (h *Handler) lookup(ctx context.Context, req Request, t Target) Reply {
 	found, err := h.shop.Lookup(ctx, req.Who, t)
 	if err != nil {
-		return h.fail(ctx, "lookup "+t.String(), err)
+		return h.fail(ctx, req, "lookup "+t.String(), err)
 	}
 	if len(found) == 0 {
-		return Reply{Text: problemText(Problem{Kind: KindNotFound}), Ephemeral: true}
+		return Reply{Text: problemIn(h.adminWords(), Problem{Kind: KindNotFound}), Ephemeral: true}
 	}
 	parts := make([]string, 0, len(found))
 	for _, d := range found {
 		parts = append(parts, fmt.Sprintf(msgLookupLine,
-			maskKey(d.Key), plain(h.licenseName(d.License)), statusText(d.Status),
+			maskKey(d.Key), plain(h.licenseName(d.License)), statusIn(h.adminWords(), d.Status),
 			identityText(d.Owner), holdersText(d.Holders), d.SlotsUsed, d.MaxSlots,
-			expiryText(d.ExpiresAt), orderText(d), dateText(d.CreatedAt), remoteText(d)))
+			expiryIn(h.adminWords(), d.ExpiresAt), orderText(d), dateText(d.CreatedAt), remoteText(d)))
 	}
 	return Reply{Text: strings.Join(parts, "\n\n"), Ephemeral: true}
 }

@@ -56,7 +56,7 @@ func (h *Handler) broadcast(ctx context.Context, req Request) Reply {
 	}
 	id, reach, err := h.announcer.Draft(ctx, req.Who, product, text)
 	if err != nil {
-		return h.fail(ctx, "broadcast", err)
+		return h.fail(ctx, req, "broadcast", err)
 	}
 	if reach == 0 {
 		return Reply{Text: fmt.Sprintf(msgBroadcastNone, label), Ephemeral: true}
@@ -83,7 +83,7 @@ func (h *Handler) confirmBroadcast(ctx context.Context, req Request, data string
 			// A used or foreign draft is the expected refusal here.
 			return Reply{Text: msgBroadcastTwice, Ephemeral: true}
 		}
-		return h.fail(ctx, "broadcast confirm", err)
+		return h.fail(ctx, req, "broadcast confirm", err)
 	}
 	return Reply{Text: fmt.Sprintf(msgBroadcastStarted, id), Ephemeral: true}
 }
@@ -94,10 +94,10 @@ func (h *Handler) mute(ctx context.Context, req Request, muted bool) Reply {
 		return Reply{Text: msgUnknownCommand, Ephemeral: true}
 	}
 	if err := h.announcer.SetMuted(ctx, req.Who, muted); err != nil {
-		return h.fail(ctx, "mute", err)
+		return h.fail(ctx, req, "mute", err)
 	}
 	if muted {
-		return Reply{Text: msgMuted, Ephemeral: true}
+		return Reply{Text: h.to(req).say("mute.on"), Ephemeral: true}
 	}
-	return Reply{Text: msgUnmuted, Ephemeral: true}
+	return Reply{Text: h.to(req).say("mute.off"), Ephemeral: true}
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strings"
 
@@ -13,16 +12,17 @@ import (
 // buttons open the private chat instead, because checkout links are only
 // sent privately (SPEC §4.1).
 func (h *Handler) catalog(req Request) Reply {
+	l := h.to(req)
 	if len(h.products) == 0 {
-		return Reply{Text: msgCatalogEmpty, Ephemeral: true}
+		return Reply{Text: l.say("buy.catalog_empty"), Ephemeral: true}
 	}
 	var b strings.Builder
-	b.WriteString(msgCatalog)
+	b.WriteString(l.say("buy.catalog"))
 	rows := make([][]Button, 0, len(h.products))
 	for _, p := range h.products {
 		b.WriteByte('\n')
 		if p.Description != "" {
-			fmt.Fprintf(&b, msgProductLine, plain(productName(p)), plain(p.Description))
+			b.WriteString(l.say("buy.product_line", "product", plain(productName(p)), "description", plain(p.Description)))
 		} else {
 			b.WriteString("• " + plain(productName(p)))
 		}
@@ -56,7 +56,7 @@ func (h *Handler) buyCommand(ctx context.Context, req Request) Reply {
 		for _, p := range h.products {
 			ids = append(ids, "`"+p.ID+"`")
 		}
-		return Reply{Text: fmt.Sprintf(msgBuyCodeUsage, strings.Join(ids, ", ")), Ephemeral: true}
+		return Reply{Text: h.to(req).say("buy.code_usage", "products", strings.Join(ids, ", ")), Ephemeral: true}
 	}
 	return h.buy(ctx, req, id, code)
 }
@@ -68,30 +68,31 @@ func (h *Handler) buy(ctx context.Context, req Request, id, code string) Reply {
 	if id == "" {
 		return h.catalog(req)
 	}
+	l := h.to(req)
 	p, ok := h.byID[strings.ToLower(id)]
 	if !ok {
 		r := h.catalog(req)
-		r.Text = problemText(Problem{Kind: KindUnknownProduct}) + "\n\n" + r.Text
+		r.Text = problemIn(l, Problem{Kind: KindUnknownProduct}) + "\n\n" + r.Text
 		return r
 	}
 	if !req.Private {
-		return goPrivateBuy(p.ID, code)
+		return goPrivateBuy(l, p.ID, code)
 	}
 	url, err := h.shop.CheckoutLink(ctx, req.Who, p.ID, code)
 	if err != nil {
-		return h.fail(ctx, "checkout link", err)
+		return h.fail(ctx, req, "checkout link", err)
 	}
 	intro := plain(productName(p))
 	if p.Description != "" {
 		intro += " — " + plain(p.Description)
 	}
-	text := fmt.Sprintf(msgBuyIntro, intro)
+	text := l.say("buy.intro", "product", intro)
 	if code != "" {
-		text = fmt.Sprintf(msgCodeApplied, plain(code)) + "\n" + text
+		text = l.say("buy.code_applied", "code", plain(code)) + "\n" + text
 	}
 	return Reply{
 		Text:      text,
-		Buttons:   [][]Button{{{Label: fmt.Sprintf(msgPayButton, productName(p)), URL: url}}},
+		Buttons:   [][]Button{{{Label: l.say("buy.pay_button", "product", productName(p)), URL: url}}},
 		Ephemeral: true,
 	}
 }
@@ -100,15 +101,16 @@ func (h *Handler) buy(ctx context.Context, req Request, id, code string) Reply {
 // users, else what to buy. The reply is members-only content, so it is
 // only given where no one else reads it.
 func (h *Handler) gatedCommand(ctx context.Context, req Request, name string, g config.GatedCommand) Reply {
+	l := h.to(req)
 	if !req.Private {
-		return goPrivate(msgGoPrivate, "cmd_"+name)
+		return goPrivate(l, l.say("private.go"), "cmd_"+name)
 	}
 	err := h.shop.Check(ctx, req.Who, g.Products...)
 	if err == nil {
 		return Reply{Text: plain(g.Reply), Ephemeral: true}
 	}
 	if h.problem(err).Kind != KindNotEntitled {
-		return h.fail(ctx, "gate "+name, err)
+		return h.fail(ctx, req, "gate "+name, err)
 	}
 	var names []string
 	var rows [][]Button
@@ -121,9 +123,9 @@ func (h *Handler) gatedCommand(ctx context.Context, req Request, name string, g 
 		rows = append(rows, []Button{h.buyButton(p, req.Private)})
 	}
 	if len(names) == 0 {
-		return Reply{Text: msgNeedsNoProduct, Ephemeral: true}
+		return Reply{Text: l.say("gate.no_product"), Ephemeral: true}
 	}
-	return Reply{Text: fmt.Sprintf(msgNeeds, orList(names)), Buttons: rows, Ephemeral: true}
+	return Reply{Text: l.say("gate.needs", "products", orList(l, names)), Buttons: rows, Ephemeral: true}
 }
 
 func productName(p config.Product) string {
@@ -134,14 +136,14 @@ func productName(p config.Product) string {
 }
 
 // orList joins names as "A", "A or B", "A, B or C".
-func orList(names []string) string {
+func orList(l reader, names []string) string {
 	switch len(names) {
 	case 0:
 		return ""
 	case 1:
 		return names[0]
 	}
-	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+	return l.say("list.or", "first", strings.Join(names[:len(names)-1], ", "), "last", names[len(names)-1])
 }
 
 // startCode is what a promotion code may be to ride in a Telegram start
@@ -152,14 +154,14 @@ var startCode = regexp.MustCompile(`^[A-Za-z0-9-]{1,27}$`)
 // goPrivateBuy sends a group's /buy to the private chat, keeping the
 // promotion code in the start link when it fits there, else asking for it
 // again in the private chat.
-func goPrivateBuy(product, code string) Reply {
+func goPrivateBuy(l reader, product, code string) Reply {
 	switch {
 	case code == "":
-		return goPrivate(msgGoPrivateBuy, "buy_"+product)
+		return goPrivate(l, l.say("private.buy"), "buy_"+product)
 	case startCode.MatchString(code):
-		return goPrivate(msgGoPrivateBuy, "buy_"+product+"_"+code)
+		return goPrivate(l, l.say("private.buy"), "buy_"+product+"_"+code)
 	}
-	return goPrivate(fmt.Sprintf(msgGoPrivateBuyCode, product, plain(code)), "buy_"+product)
+	return goPrivate(l, l.say("private.buy_code", "product", product, "code", plain(code)), "buy_"+product)
 }
 
 // startBuy splits a "buy_" start payload into the product and the code.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/words"
 )
 
 // Request is one command from one user, already parsed by the adapter.
@@ -37,6 +38,10 @@ type Request struct {
 	// kept; "" when the platform sends options (Discord). /broadcast
 	// reads its announcement from it: Args are words, at most 16.
 	Raw string
+	// Lang is the author's language as the platform reports it
+	// (Telegram's language_code "de", Discord's locale "pt-BR"); "" when
+	// unknown. Replies use the messages file's table for it.
+	Lang string
 }
 
 // Reply is what the adapter shows. An empty Reply (no Text) means "say
@@ -119,6 +124,17 @@ type Options struct {
 	// Terms, when set, must be accepted before /activate binds a key
 	// (terms.go).
 	Terms Terms
+	// Words is the message catalog (built-in texts plus the messages
+	// file); nil means the built-in English texts of Messages.
+	Words *words.Catalog
+	// Languages, optional, hears the language of every request, so
+	// notices sent later can use it.
+	Languages Languages
+}
+
+// Languages remembers the language each identity writes in.
+type Languages interface {
+	Heard(ctx context.Context, who identity.Identity, lang string)
 }
 
 // Handler runs commands. It is safe for concurrent use: it holds no state
@@ -136,6 +152,8 @@ type Handler struct {
 	// announcer: broadcast.go.
 	announcer Announcer
 	terms     Terms
+	words     *words.Catalog
+	langs     Languages
 }
 
 // commandName is the shape Telegram accepts for commands; Discord's slash
@@ -178,6 +196,11 @@ func New(opts Options) (*Handler, error) {
 		log:       opts.Logger,
 		announcer: opts.Announcer,
 		terms:     opts.Terms,
+		words:     opts.Words,
+		langs:     opts.Languages,
+	}
+	if h.words == nil {
+		h.words = englishOnly().c
 	}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -213,11 +236,12 @@ func New(opts Options) (*Handler, error) {
 
 // Handle answers one command.
 func (h *Handler) Handle(ctx context.Context, req Request) Reply {
+	h.heard(ctx, req)
 	cmd := strings.ToLower(strings.TrimPrefix(req.Command, "/"))
 	switch cmd {
 	case "":
 		if req.Private {
-			return Reply{Text: msgChatter}
+			return Reply{Text: h.to(req).say("chat.chatter")}
 		}
 		return Reply{}
 	case "start":
@@ -250,11 +274,12 @@ func (h *Handler) Handle(ctx context.Context, req Request) Reply {
 		// In a shared chat the command was probably for another bot.
 		return Reply{}
 	}
-	return Reply{Text: msgUnknownCommand, Ephemeral: true}
+	return Reply{Text: h.to(req).say("chat.unknown_command"), Ephemeral: true}
 }
 
 // Callback answers a pressed button whose payload is data.
 func (h *Handler) Callback(ctx context.Context, req Request, data string) Reply {
+	h.heard(ctx, req)
 	switch {
 	case strings.HasPrefix(data, dataBuy):
 		return h.buy(ctx, req, strings.TrimPrefix(data, dataBuy), "")
@@ -265,12 +290,13 @@ func (h *Handler) Callback(ctx context.Context, req Request, data string) Reply 
 	case strings.HasPrefix(data, dataTerms):
 		return h.acceptTerms(ctx, req, strings.TrimPrefix(data, dataTerms))
 	}
-	return Reply{Text: msgStaleButton, Ephemeral: true}
+	return Reply{Text: h.to(req).say("chat.stale_button"), Ephemeral: true}
 }
 
 // start is /start, optionally with a deep-link payload.
 func (h *Handler) start(ctx context.Context, req Request) Reply {
 	payload := firstArg(req.Args)
+	l := h.to(req)
 	switch {
 	case strings.HasPrefix(payload, "buy_"):
 		id, code := startBuy(strings.TrimPrefix(payload, "buy_"))
@@ -278,9 +304,9 @@ func (h *Handler) start(ctx context.Context, req Request) Reply {
 	case payload == "license":
 		return h.licenses(ctx, req)
 	case payload == "activate":
-		return Reply{Text: msgActivateUsage, Ephemeral: true}
+		return Reply{Text: l.say("activate.usage"), Ephemeral: true}
 	case payload == "transfer":
-		return Reply{Text: msgTransferUsage, Ephemeral: true}
+		return Reply{Text: l.say("transfer.usage"), Ephemeral: true}
 	case strings.HasPrefix(payload, "cmd_"):
 		name := strings.TrimPrefix(payload, "cmd_")
 		if g, ok := h.gated[name]; ok {
@@ -288,19 +314,23 @@ func (h *Handler) start(ctx context.Context, req Request) Reply {
 		}
 	}
 	if !req.Private {
-		return goPrivate(msgGoPrivate, "help")
+		return goPrivate(l, l.say("private.go"), "help")
 	}
 	r := h.catalog(req)
-	r.Text = msgWelcome + "\n\n" + r.Text
+	r.Text = l.say("start.welcome") + "\n\n" + r.Text
 	return r
 }
 
 // help lists the commands this user may run.
 func (h *Handler) help(req Request) Reply {
 	var b strings.Builder
-	b.WriteString(msgHelpHeader)
+	l := h.to(req)
+	b.WriteString(l.say("help.header"))
 	userCount := len(h.Menu(false))
 	for i, e := range h.Menu(req.Admin) {
+		if i < userCount {
+			e.Description = l.say(menuKeys[e.Description])
+		}
 		if i == userCount {
 			b.WriteString("\n\n" + msgHelpAdminHeader)
 		}
@@ -312,6 +342,15 @@ func (h *Handler) help(req Request) Reply {
 		}
 	}
 	return Reply{Text: b.String(), Ephemeral: true}
+}
+
+// menuKeys maps the description of each buyer command to its message key,
+// so /help speaks the reader's language (the platforms' command menus are
+// registered once, in English).
+var menuKeys = map[string]string{
+	descBuy: "help.buy", descActivate: "help.activate", descLicense: "help.license",
+	descGated: "help.gated", descTransfer: "help.transfer", descHelp: "help.help",
+	descMute: "help.mute", descUnmute: "help.unmute",
 }
 
 // MenuEntry is one command for a platform's command menu.
@@ -357,14 +396,14 @@ func (h *Handler) Menu(admin bool) []MenuEntry {
 
 // fail turns a Shop error into a reply. Unclassified errors are logged in
 // full (they are ours to fix); classified ones are expected outcomes.
-func (h *Handler) fail(ctx context.Context, op string, err error) Reply {
+func (h *Handler) fail(ctx context.Context, req Request, op string, err error) Reply {
 	p := h.problem(err)
 	if p.Kind == KindUnknown {
 		h.log.ErrorContext(ctx, "chat command failed", "op", op, "err", err)
 	} else {
 		h.log.DebugContext(ctx, "chat command refused", "op", op, "kind", int(p.Kind), "err", err)
 	}
-	return Reply{Text: problemText(p), Ephemeral: true}
+	return Reply{Text: problemIn(h.to(req), p), Ephemeral: true}
 }
 
 func (h *Handler) problem(err error) Problem {
@@ -376,10 +415,10 @@ func (h *Handler) problem(err error) Problem {
 
 // goPrivate is the answer in a shared chat to something that must happen
 // in the private chat.
-func goPrivate(text, payload string) Reply {
+func goPrivate(l reader, text, payload string) Reply {
 	return Reply{
 		Text:      text,
-		Buttons:   [][]Button{{{Label: msgOpenPrivate, Start: payload}}},
+		Buttons:   [][]Button{{{Label: l.say("private.open_button"), Start: payload}}},
 		Ephemeral: true,
 	}
 }

@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -12,7 +11,8 @@ import (
 // activate is /activate KEY and the Activate button of a delivered key.
 func (h *Handler) activate(ctx context.Context, req Request, key string) Reply {
 	key = strings.TrimSpace(key)
-	if r, ok := keyCommandGuard(req, "activate", key, msgGoPrivateKey, msgActivateUsage); !ok {
+	l := h.to(req)
+	if r, ok := keyCommandGuard(l, req, "activate", key, "private.key_exposed", "activate.usage"); !ok {
 		return r
 	}
 	if r, ask := h.askTerms(ctx, req, key); ask {
@@ -25,18 +25,19 @@ func (h *Handler) activate(ctx context.Context, req Request, key string) Reply {
 func (h *Handler) bind(ctx context.Context, req Request, key string) Reply {
 	a, err := h.shop.Activate(ctx, req.Who, key)
 	if err != nil {
-		return h.fail(ctx, "activate "+maskKey(key), err)
+		return h.fail(ctx, req, "activate "+maskKey(key), err)
 	}
 	name := a.ProductName
 	if name == "" {
 		name = h.nameOf(a.ProductID)
 	}
-	format := msgActivated
+	l := h.to(req)
+	msg := "activate.done"
 	if a.Renewed {
-		format = msgReactivated
+		msg = "activate.again"
 	}
 	return Reply{
-		Text:      fmt.Sprintf(format, plain(name), expiryText(a.ExpiresAt), a.SlotsUsed, a.MaxSlots),
+		Text:      l.say(msg, "product", plain(name), "validity", expiryIn(l, a.ExpiresAt), "used", a.SlotsUsed, "slots", a.MaxSlots),
 		Ephemeral: true,
 	}
 }
@@ -45,22 +46,23 @@ func (h *Handler) bind(ctx context.Context, req Request, key string) Reply {
 // in a private reply (they belong to the asker); a shared chat gets a
 // button to the private chat instead of a list.
 func (h *Handler) licenses(ctx context.Context, req Request) Reply {
+	tr := h.to(req)
 	if !req.Private {
-		return goPrivate(msgGoPrivate, "license")
+		return goPrivate(tr, tr.say("private.go"), "license")
 	}
 	list, err := h.shop.Licenses(ctx, req.Who)
 	if err != nil {
-		return h.fail(ctx, "licenses", err)
+		return h.fail(ctx, req, "licenses", err)
 	}
 	if len(list) == 0 {
 		r := h.catalog(req)
 		if len(h.products) > 0 {
-			r.Text = msgNoLicenses + "\n\n" + r.Text
+			r.Text = tr.say("license.none") + "\n\n" + r.Text
 		}
 		return r
 	}
 	var b strings.Builder
-	b.WriteString(msgLicensesHeader)
+	b.WriteString(tr.say("license.header"))
 	var rows [][]Button
 	for _, l := range list {
 		name := l.ProductName
@@ -68,14 +70,14 @@ func (h *Handler) licenses(ctx context.Context, req Request) Reply {
 			name = h.nameOf(l.ProductID)
 		}
 		b.WriteString("\n\n")
-		fmt.Fprintf(&b, msgLicenseLine, plain(name), statusText(l.Status), plain(l.Key),
-			expiryText(l.ExpiresAt), l.SlotsUsed, l.MaxSlots)
+		b.WriteString(tr.say("license.line", "product", plain(name), "status", statusIn(tr, l.Status), "key", plain(l.Key),
+			"validity", expiryIn(tr, l.ExpiresAt), "used", l.SlotsUsed, "slots", l.MaxSlots))
 		if !l.Activated && l.Status == StatusActive {
-			b.WriteString("\n" + msgLicenseNotHere)
-			rows = append(rows, []Button{{Label: fmt.Sprintf(msgActivateButton, name), Data: ActivateData(l.Key)}})
+			b.WriteString("\n" + tr.say("license.not_here"))
+			rows = append(rows, []Button{{Label: tr.say("license.activate_button", "product", name), Data: ActivateData(l.Key)}})
 		}
 		if url := h.billingLink(ctx, req, l); url != "" {
-			rows = append(rows, []Button{{Label: fmt.Sprintf(msgManageButton, name), URL: url}})
+			rows = append(rows, []Button{{Label: tr.say("license.manage_button", "product", name), URL: url}})
 		}
 	}
 	return Reply{Text: b.String(), Buttons: rows, Ephemeral: true, Sensitive: true}
@@ -101,22 +103,23 @@ func (h *Handler) billingLink(ctx context.Context, req Request, l License) strin
 // one else reads the key.
 func (h *Handler) transfer(ctx context.Context, req Request) Reply {
 	key := strings.TrimSpace(strings.Join(req.Args, " "))
-	if r, ok := keyCommandGuard(req, "transfer", key, msgGoPrivateMove, msgTransferUsage); !ok {
+	l := h.to(req)
+	if r, ok := keyCommandGuard(l, req, "transfer", key, "private.move_exposed", "transfer.usage"); !ok {
 		return r
 	}
 	if h.account == nil {
-		return Reply{Text: msgUnavailable, Ephemeral: true}
+		return Reply{Text: l.say("chat.unavailable"), Ephemeral: true}
 	}
 	remaining, err := h.account.Transfer(ctx, req.Who, key)
 	if err != nil {
-		return h.fail(ctx, "transfer "+maskKey(key), err)
+		return h.fail(ctx, req, "transfer "+maskKey(key), err)
 	}
 	h.log.InfoContext(ctx, "key transferred", "identity", req.Who.String(), "key", maskKey(key), "remaining", remaining)
-	next := msgTransferLast
+	next := l.say("transfer.last")
 	if remaining > 0 {
-		next = fmt.Sprintf(msgTransferLeft, remaining)
+		next = l.say("transfer.left", "count", remaining)
 	}
-	return Reply{Text: fmt.Sprintf(msgTransferred, maskKey(strings.ToUpper(key))) + "\n" + next, Ephemeral: true}
+	return Reply{Text: l.say("transfer.done", "key", maskKey(strings.ToUpper(key))) + "\n" + next, Ephemeral: true}
 }
 
 // keyCommandGuard is the common start of a command that takes a license
@@ -125,16 +128,17 @@ func (h *Handler) transfer(ctx context.Context, req Request) Reply {
 // a private chat, a pointer to the private chat, and when the key was typed
 // anyway (it is now readable by everyone in the chat) the exposed text and a
 // request to delete the message; in private without a key, the usage text.
-func keyCommandGuard(req Request, cmd, key, exposed, usage string) (r Reply, ok bool) {
+// exposed and usage are message keys.
+func keyCommandGuard(l reader, req Request, cmd, key, exposed, usage string) (r Reply, ok bool) {
 	switch {
 	case !req.Private && key == "":
-		return goPrivate(msgGoPrivate, cmd), false
+		return goPrivate(l, l.say("private.go"), cmd), false
 	case !req.Private:
-		r = goPrivate(exposed, cmd)
+		r = goPrivate(l, l.say(exposed), cmd)
 		r.DeleteRequest = true
 		return r, false
 	case key == "":
-		return Reply{Text: usage, Ephemeral: true}, false
+		return Reply{Text: l.say(usage), Ephemeral: true}, false
 	}
 	return Reply{}, true
 }
@@ -146,27 +150,27 @@ func (h *Handler) nameOf(productID string) string {
 	return productID
 }
 
-func statusText(s Status) string {
+func statusIn(l reader, s Status) string {
 	switch s {
 	case StatusActive:
-		return "active"
+		return l.say("license.status_active")
 	case StatusExpired:
-		return "expired"
+		return l.say("license.status_expired")
 	case StatusRevoked:
-		return "revoked"
+		return l.say("license.status_revoked")
 	case "":
-		return "unknown"
+		return l.say("license.status_unknown")
 	}
 	return plain(string(s))
 }
 
 // expiryText is "Valid until 2 Jan 2026 15:04 UTC." or "Lifetime license.";
 // UTC because buyers are anywhere and the chat cannot tell their zone.
-func expiryText(t time.Time) string {
+func expiryIn(l reader, t time.Time) string {
 	if t.IsZero() {
-		return msgLifetime
+		return l.say("license.lifetime")
 	}
-	return fmt.Sprintf(msgValidUntil, dateText(t))
+	return l.say("license.valid_until", "date", dateText(t))
 }
 
 func dateText(t time.Time) string {

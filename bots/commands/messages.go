@@ -1,7 +1,6 @@
 package commands
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -107,8 +106,8 @@ const (
 	// TextAccessInvite introduces the invite links sent when a buyer gains
 	// access to members-only chats.
 	TextAccessInvite = "Your license gives you access to these members-only chats. Each link works once and expires in 24 hours."
-	// LabelJoinChat labels an invite-link button; %s is the product name.
-	LabelJoinChat = "Join %s"
+	// LabelJoinChat labels an invite-link button.
+	LabelJoinChat = "Join {product}"
 	// LabelOpen labels a link button that came without a label.
 	LabelOpen = "Open"
 	// TextInternalError is the generic apology for failures the user can do
@@ -129,12 +128,10 @@ const (
 	// message carries the Activate button.
 	TextActivateInChat = "Tap Activate below, or send /activate with the key, to start using it."
 	// TextRemovedNoLicense tells someone the bot took out of a members-only
-	// chat or role they held without a license; %s is the product name,
-	// %s its id.
-	TextRemovedNoLicense = "You were removed from the members-only space of %s because you have no active license for it. To get in, buy with /buy %s and activate your key: the bot then gives you access."
-	// TextJoinDeclined answers a declined join request; %s is the product
-	// name, %s its id.
-	TextJoinDeclined = "Your request to join the members-only chat of %s was declined because you have no active license for it. Buy with /buy %s and activate your key: the bot then sends you an invite link."
+	// chat or role they held without a license.
+	TextRemovedNoLicense = "You were removed from the members-only space of {product} because you have no active license for it. To get in, buy with /buy {id} and activate your key: the bot then gives you access."
+	// TextJoinDeclined answers a declined join request.
+	TextJoinDeclined = "Your request to join the members-only chat of {product} was declined because you have no active license for it. Buy with /buy {id} and activate your key: the bot then sends you an invite link."
 	// TextAccessRemovedAlert is the admin feed line of one removal: who,
 	// from where, why.
 	TextAccessRemovedAlert = "Removed %s from %s: %s."
@@ -164,26 +161,26 @@ const (
 	msgWelcome         = "Welcome! Here you can buy a license, activate it and use the members' commands."
 	msgCatalog         = "Choose a product:"
 	msgCatalogEmpty    = "Nothing is for sale right now. Please check back later."
-	msgProductLine     = "• %s — %s"
-	msgBuyIntro        = "%s\nTap the button to pay securely. The link is valid for 30 minutes."
-	msgPayButton       = "Pay for %s"
-	msgCodeApplied     = "Promotion code `%s` applied: the payment page shows the discount."
-	msgBuyCodeUsage    = "Name the product with the code, like `/buy PRODUCT CODE`. Products: %s."
+	msgProductLine     = "• {product} — {description}"
+	msgBuyIntro        = "{product}\nTap the button to pay securely. The link is valid for 30 minutes."
+	msgPayButton       = "Pay for {product}"
+	msgCodeApplied     = "Promotion code `{code}` applied: the payment page shows the discount."
+	msgBuyCodeUsage    = "Name the product with the code, like `/buy PRODUCT CODE`. Products: {products}."
 	msgGoPrivateBuy    = "Checkout links are only sent in our private chat. Tap the button to continue there."
 	msgGoPrivate       = "Please use our private chat for that. Tap the button to open it."
 	msgGoPrivateKey    = "Never post a license key in a group. I removed your message if I could. Send `/activate KEY` in our private chat instead."
 	msgOpenPrivate     = "Open private chat"
 	msgActivateUsage   = "Send your key like this: `/activate ABCD-EFGH-IJKL-MNOP`"
-	msgActivated       = "Activated: %s.\n%s\nAccounts: %d of %d slots used."
-	msgReactivated     = "Already active on this account: %s.\n%s\nAccounts: %d of %d slots used."
-	msgValidUntil      = "Valid until %s."
+	msgActivated       = "Activated: {product}.\n{validity}\nAccounts: {used} of {slots} slots used."
+	msgReactivated     = "Already active on this account: {product}.\n{validity}\nAccounts: {used} of {slots} slots used."
+	msgValidUntil      = "Valid until {date}."
 	msgLifetime        = "Lifetime license."
 	msgNoLicenses      = "You have no licenses yet. Use /buy to get one."
 	msgLicensesHeader  = "Your licenses:"
-	msgLicenseLine     = "• %s — %s\n  Key: `%s`\n  %s\n  Accounts: %d of %d slots used."
+	msgLicenseLine     = "• {product} — {status}\n  Key: `{key}`\n  {validity}\n  Accounts: {used} of {slots} slots used."
 	msgLicenseNotHere  = "  Not activated on this account yet."
-	msgActivateButton  = "Activate %s"
-	msgNeeds           = "This command needs %s. Buy it below."
+	msgActivateButton  = "Activate {product}"
+	msgNeeds           = "This command needs {products}. Buy it below."
 	msgNeedsNoProduct  = "This command is not available right now."
 	msgAdminOnly       = "This command is for admins."
 	msgTargetUsage     = "Usage: `/%s KEY` or `/%s tg:123` (or `discord:456`)."
@@ -200,13 +197,13 @@ const (
 	msgHelpAdminHeader = "Admin commands:"
 	msgHelpLine        = "/%s — %s"
 	msgHelpArgsLine    = "/%s %s — %s"
-	msgManageButton    = "Manage subscription: %s"
+	msgManageButton    = "Manage subscription: {product}"
 	msgGoPrivateMove   = "Never post a license key in a group. I removed your message if I could. Send `/transfer KEY` in our private chat instead."
 	msgUnavailable     = "This command is not available right now."
 
 	msgTransferUsage  = "Send the key to move like this: `/transfer ABCD-EFGH-IJKL-MNOP`. It frees the key so you can activate it on another account."
-	msgTransferred    = "Key `%s` is free again: every account that used it, this one included, was signed out. Send `/activate KEY` from the account that should use it now."
-	msgTransferLeft   = "You can move this key %d more time(s) for now."
+	msgTransferred    = "Key `{key}` is free again: every account that used it, this one included, was signed out. Send `/activate KEY` from the account that should use it now."
+	msgTransferLeft   = "You can move this key {count} more time(s) for now."
 	msgTransferLast   = "That was the last move allowed for now; /transfer will tell you when the next one is possible."
 	msgGrantUsage     = "Usage: `/grant USER PRODUCT`, USER written `tg:123` or `discord:456`. Products: %s."
 	msgGrantNoProduct = "There is no product `%s`. Products: %s."
@@ -306,84 +303,73 @@ func helpArgs(cmd string, discord bool) string {
 	return ""
 }
 
-// problemText is the message for each Kind. KindUnknown, and any Kind this
-// switch does not list, gets the generic apology.
-func problemText(p Problem) string {
-	switch p.Kind {
-	case KindMalformedKey:
-		return "That doesn't look like a license key. Copy the whole key, for example `ABCD-EFGH-IJKL-MNOP`."
-	case KindUnknownKey:
-		return "This key was not issued by this shop. Please check it and try again."
-	case KindNoOutsideProduct:
-		return "This key was not sold through this shop, and it does not match any product here, so I cannot activate it. Please contact the seller."
-	case KindInvalidKey:
-		return "This license key is not valid. Please check it and try again."
-	case KindExpired:
-		return "This license has expired. Use /buy to get a new one."
-	case KindRevoked:
-		return "This license has been revoked. Contact the seller if you think this is a mistake."
-	case KindSlotsFull:
-		if p.Slots > 0 {
-			return fmt.Sprintf("This key is already active on all %d account(s) it allows. Free a slot with the account that holds it, or buy another license.", p.Slots)
-		}
-		return "This key is already active on all the accounts it allows."
-	case KindBlocked:
-		return "This key can't be activated. Please contact the seller."
-	case KindNoCredits:
-		return "Activation is temporarily unavailable. The seller has been told; please try again later."
-	case KindTooManyAttempts:
-		return "Too many activation attempts. Please try again " + waitText(p.RetryAfter) + "."
-	case KindRateLimited:
-		return "We're receiving too many requests right now. Please try again " + waitText(p.RetryAfter) + "."
-	case KindUnavailable:
-		return "The license server can't be reached right now. Please try again in a few minutes."
-	case KindNotEntitled:
-		return "You don't have a license for this yet. Use /buy to get one."
-	case KindUnknownProduct:
-		return "There is no product with that name. Use /buy to see the catalog."
-	case KindPaymentUnavailable:
-		return "Payments are unavailable right now. Please try again in a few minutes."
-	case KindNotFound:
-		return "No license matches that key or user."
-	case KindNotHolder:
-		return "This key is not yours or not activated on this account."
-	case KindLifetime:
-		return "This is a lifetime license; it does not need extending."
-	case KindInvalidArgument:
-		return "One of the values is out of range. Please check the command."
-	case KindTransferLimit:
-		return fmt.Sprintf("This key was moved %d time(s) recently, the most allowed. Please try again %s.", p.Limit, waitText(p.RetryAfter))
-	case KindNotConfirmed:
-		return "Done here, but the license server has not confirmed it yet. Running the command again is safe."
-	case KindUnknownEvent:
-		return "No Stripe event with that id is stored. `/failed` lists the failed ones."
-	case KindNotReplayable:
-		return "That event was already handled successfully; there is nothing to replay."
-	case KindPromotionCode:
-		return "That promotion code is unknown or has expired, or does not apply to this product, so no payment link was made. Check the code, or send /buy with the product alone to pay the full price."
-	case KindReplayFailed:
-		return "The event failed again. `/failed` shows why; fix the cause, then replay it once more."
-	case KindTermsNotAccepted:
-		return msgTermsRequired
-	}
-	return TextInternalError
+// problemText is the English message for p (tests and callers without a
+// reader); problemIn words it in the reader's language.
+func problemText(p Problem) string { return problemIn(englishOnly(), p) }
+
+// problemKeys maps each Kind to its message key. KindUnknown, and any Kind
+// not listed, gets the generic apology.
+var problemKeys = map[Kind]string{
+	KindMalformedKey:       "problem.malformed_key",
+	KindTermsNotAccepted:   "problem.terms_not_accepted",
+	KindUnknownKey:         "problem.unknown_key",
+	KindNoOutsideProduct:   "problem.no_outside_product",
+	KindInvalidKey:         "problem.invalid_key",
+	KindExpired:            "problem.expired",
+	KindRevoked:            "problem.revoked",
+	KindBlocked:            "problem.blocked",
+	KindNoCredits:          "problem.no_credits",
+	KindTooManyAttempts:    "problem.too_many_attempts",
+	KindRateLimited:        "problem.rate_limited",
+	KindUnavailable:        "problem.unavailable",
+	KindNotEntitled:        "problem.not_entitled",
+	KindUnknownProduct:     "problem.unknown_product",
+	KindPaymentUnavailable: "problem.payment_unavailable",
+	KindNotFound:           "problem.not_found",
+	KindNotHolder:          "problem.not_holder",
+	KindLifetime:           "problem.lifetime",
+	KindInvalidArgument:    "problem.invalid_argument",
+	KindTransferLimit:      "problem.transfer_limit",
+	KindNotConfirmed:       "problem.not_confirmed",
+	KindUnknownEvent:       "problem.unknown_event",
+	KindNotReplayable:      "problem.not_replayable",
+	KindPromotionCode:      "problem.promotion_code",
+	KindReplayFailed:       "problem.replay_failed",
 }
 
-// waitText renders a retry delay the way a person would say it.
-func waitText(d time.Duration) string {
+// problemIn is the message for p in the reader's language.
+func problemIn(l reader, p Problem) string {
+	if p.Kind == KindSlotsFull {
+		if p.Slots > 0 {
+			return l.say("problem.slots_full", "slots", p.Slots)
+		}
+		return l.say("problem.slots_full_plain")
+	}
+	key, ok := problemKeys[p.Kind]
+	if !ok {
+		return l.say("error.internal")
+	}
+	return l.say(key, "wait", waitIn(l, p.RetryAfter), "limit", p.Limit)
+}
+
+// waitText renders a retry delay the way a person would say it, in English.
+func waitText(d time.Duration) string { return waitIn(englishOnly(), d) }
+
+// waitIn renders a retry delay in the reader's language.
+func waitIn(l reader, d time.Duration) string {
 	switch {
 	case d <= 0:
-		return "in a few minutes"
+		return l.say("wait.few_minutes")
 	case d < time.Minute:
-		return fmt.Sprintf("in %d seconds", int((d+time.Second-1)/time.Second))
+		return l.say("wait.seconds", "n", int((d+time.Second-1)/time.Second))
 	case d < 2*time.Minute:
-		return "in a minute"
+		return l.say("wait.minute")
 	case d < time.Hour:
-		return fmt.Sprintf("in %d minutes", int((d+time.Minute-1)/time.Minute))
+		return l.say("wait.minutes", "n", int((d+time.Minute-1)/time.Minute))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("in %d hours", int((d+time.Hour-1)/time.Hour))
+		return l.say("wait.hours", "n", int((d+time.Hour-1)/time.Hour))
 	}
-	return fmt.Sprintf("in %d days", int((d+24*time.Hour-1)/(24*time.Hour)))
+	return l.say("wait.days", "n", int((d+24*time.Hour-1)/(24*time.Hour)))
 }
 
 // Broadcasts and mutes (issue 13.3).
@@ -415,13 +401,13 @@ const (
 // Texts of the group /buy with a promotion code.
 const (
 	// msgGoPrivateBuyCode answers a group's /buy PRODUCT CODE whose code
-	// cannot ride in the start link; %s is the product id, %s the code.
-	msgGoPrivateBuyCode = "Checkout links are only sent in our private chat. Tap the button, then send `/buy %s %s` there to apply your code."
+	// cannot ride in the start link.
+	msgGoPrivateBuyCode = "Checkout links are only sent in our private chat. Tap the button, then send `/buy {product} {code}` there to apply your code."
 )
 
 // Terms of sale (issue 13.5).
 const (
-	msgTermsAsk      = "Before your key is activated, please read and accept the terms of sale: %s\nTap \"I accept\" to accept them and activate your key."
+	msgTermsAsk      = "Before your key is activated, please read and accept the terms of sale: {url}\nTap \"I accept\" to accept them and activate your key."
 	msgTermsRead     = "Read the terms"
 	msgTermsAccept   = "I accept"
 	msgTermsAccepted = "Thank you: your acceptance of the terms is recorded."

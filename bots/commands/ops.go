@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"github.com/shopbot/shopbot/words"
 	"regexp"
 	"slices"
 	"strconv"
@@ -75,11 +76,11 @@ func (h *Handler) grant(ctx context.Context, req Request) Reply {
 	}
 	l, err := h.ops.Grant(ctx, req.Who, t.Who, p.ID)
 	if err != nil {
-		return h.fail(ctx, "grant "+p.ID+" to "+t.Who.String(), err)
+		return h.fail(ctx, req, "grant "+p.ID+" to "+t.Who.String(), err)
 	}
 	h.log.InfoContext(ctx, "admin granted", "actor", req.Who.String(), "to", t.Who.String(), "product", p.ID, "key", maskKey(l.Key))
 	return Reply{
-		Text:      fmt.Sprintf(msgGranted, plain(productName(p)), identityText(t.Who), maskKey(l.Key), expiryText(l.ExpiresAt)),
+		Text:      fmt.Sprintf(msgGranted, plain(productName(p)), identityText(t.Who), maskKey(l.Key), expiryIn(h.adminWords(), l.ExpiresAt)),
 		Ephemeral: true,
 	}
 }
@@ -104,11 +105,11 @@ func (h *Handler) extend(ctx context.Context, req Request) Reply {
 	}
 	l, err := h.ops.Extend(ctx, req.Who, t.Key, by)
 	if err != nil {
-		return h.fail(ctx, "extend "+t.String(), err)
+		return h.fail(ctx, req, "extend "+t.String(), err)
 	}
 	h.log.InfoContext(ctx, "admin extended", "actor", req.Who.String(), "key", t.String(), "by", by)
 	return Reply{
-		Text:      fmt.Sprintf(msgExtended, t.String(), plain(h.licenseName(l)), durationText(by), expiryText(l.ExpiresAt)),
+		Text:      fmt.Sprintf(msgExtended, t.String(), plain(h.licenseName(l)), durationText(by), expiryIn(h.adminWords(), l.ExpiresAt)),
 		Ephemeral: true,
 	}
 }
@@ -121,7 +122,7 @@ func (h *Handler) resetHWID(ctx context.Context, req Request) Reply {
 	}
 	l, err := h.ops.ResetHWID(ctx, req.Who, t.Key)
 	if err != nil {
-		return h.fail(ctx, "resethwid "+t.String(), err)
+		return h.fail(ctx, req, "resethwid "+t.String(), err)
 	}
 	h.log.InfoContext(ctx, "admin reset HWIDs", "actor", req.Who.String(), "key", t.String())
 	return Reply{Text: fmt.Sprintf(msgResetHWID, t.String(), plain(h.licenseName(l))), Ephemeral: true}
@@ -139,7 +140,7 @@ func (h *Handler) keyArg(req Request) (Target, bool) {
 func (h *Handler) stats(ctx context.Context) Reply {
 	st, err := h.ops.Stats(ctx)
 	if err != nil {
-		return h.fail(ctx, "stats", err)
+		return h.fail(ctx, Request{Lang: words.English}, "stats", err)
 	}
 	text := fmt.Sprintf(msgStats, st.Orders, ordersText(st.OrdersByStatus),
 		st.ActiveLicenses, st.RevokedLicenses, st.Activations, st.Holders,
@@ -159,7 +160,7 @@ func (h *Handler) audit(ctx context.Context, req Request) Reply {
 	}
 	entries, err := h.ops.Audit(ctx, n)
 	if err != nil {
-		return h.fail(ctx, "audit", err)
+		return h.fail(ctx, req, "audit", err)
 	}
 	if len(entries) == 0 {
 		return Reply{Text: msgAuditEmpty, Ephemeral: true}
@@ -188,7 +189,7 @@ func (h *Handler) failed(ctx context.Context, req Request) Reply {
 	}
 	evs, err := h.ops.FailedEvents(ctx, n)
 	if err != nil {
-		return h.fail(ctx, "failed events", err)
+		return h.fail(ctx, req, "failed events", err)
 	}
 	if len(evs) == 0 {
 		return Reply{Text: msgFailedEmpty, Ephemeral: true}
@@ -218,7 +219,7 @@ func (h *Handler) replay(ctx context.Context, req Request) Reply {
 	case err == nil:
 		return Reply{Text: fmt.Sprintf(msgReplayed, plain(ev.ID), plain(ev.Type)), Ephemeral: true}
 	case h.problem(err).Kind != KindReplayFailed || ev.LastError == "":
-		return h.fail(ctx, "replay "+id, err)
+		return h.fail(ctx, req, "replay "+id, err)
 	case ev.State == "pending" && !ev.NextAttemptAt.IsZero():
 		return Reply{Text: fmt.Sprintf(msgReplayRetry, plain(ev.ID), plain(ev.Type), errorText(ev.LastError), dateText(ev.NextAttemptAt)), Ephemeral: true}
 	}
@@ -236,7 +237,7 @@ func (h *Handler) syncAll(ctx context.Context, req Request) Reply {
 		h.log.WarnContext(ctx, "admin sync partly failed", "actor", req.Who.String(), "accounts", n, "err", err)
 		return Reply{Text: fmt.Sprintf(msgSyncedPartly, n), Ephemeral: true}
 	}
-	return h.fail(ctx, "sync", err)
+	return h.fail(ctx, req, "sync", err)
 }
 
 // ParseExtension reads /extend's duration: a Go duration ("72h", "90m")

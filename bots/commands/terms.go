@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/shopbot/shopbot/identity"
 )
@@ -33,22 +32,23 @@ func (h *Handler) askTerms(ctx context.Context, req Request, key string) (r Repl
 	if h.terms == nil {
 		return Reply{}, false
 	}
+	l := h.to(req)
 	ok, err := h.terms.Accepted(ctx, req.Who)
 	if err != nil {
-		return h.fail(ctx, "terms of "+req.Who.String(), err), true
+		return h.fail(ctx, req, "terms of "+req.Who.String(), err), true
 	}
 	if ok {
 		return Reply{}, false
 	}
 	token, err := h.terms.Ask(req.Who, key)
 	if err != nil {
-		return h.fail(ctx, "terms of "+req.Who.String(), err), true
+		return h.fail(ctx, req, "terms of "+req.Who.String(), err), true
 	}
 	return Reply{
-		Text: fmt.Sprintf(msgTermsAsk, h.terms.URL()),
+		Text: l.say("terms.ask", "url", h.terms.URL()),
 		Buttons: [][]Button{
-			{{Label: msgTermsRead, URL: h.terms.URL()}},
-			{{Label: msgTermsAccept, Data: dataTerms + token}},
+			{{Label: l.say("terms.read_button"), URL: h.terms.URL()}},
+			{{Label: l.say("terms.accept_button"), Data: dataTerms + token}},
 		},
 		Ephemeral: true,
 	}, true
@@ -56,17 +56,18 @@ func (h *Handler) askTerms(ctx context.Context, req Request, key string) (r Repl
 
 // acceptTerms is the "I accept" button: record, then activate.
 func (h *Handler) acceptTerms(ctx context.Context, req Request, token string) Reply {
+	l := h.to(req)
 	if h.terms == nil {
-		return Reply{Text: msgStaleButton, Ephemeral: true}
+		return Reply{Text: l.say("chat.stale_button"), Ephemeral: true}
 	}
 	key, err := h.terms.Accept(ctx, req.Who, token)
 	if errors.Is(err, ErrTermsToken) {
-		return Reply{Text: msgTermsStale, Ephemeral: true}
+		return Reply{Text: l.say("terms.stale"), Ephemeral: true}
 	}
 	if err != nil {
-		return h.fail(ctx, "accept terms", err)
+		return h.fail(ctx, req, "accept terms", err)
 	}
 	r := h.bind(ctx, req, key)
-	r.Text = msgTermsAccepted + "\n" + r.Text
+	r.Text = l.say("terms.accepted") + "\n" + r.Text
 	return r
 }

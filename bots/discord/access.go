@@ -25,8 +25,8 @@ func (b *Bot) Notify(ctx context.Context, to identity.Identity, n notify.Notice)
 		return err
 	}
 	msg := &discordgo.MessageSend{
-		Content:         renderNotice(n),
-		Components:      noticeRows(n),
+		Content:         b.renderNotice(n),
+		Components:      b.noticeRows(n),
 		AllowedMentions: noMentions(),
 	}
 	if err := b.dm(ctx, user, msg); err != nil {

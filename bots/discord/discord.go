@@ -42,6 +42,7 @@ import (
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/internal/run"
 	"github.com/shopbot/shopbot/notify"
+	"github.com/shopbot/shopbot/words"
 )
 
 // Interaction modes.
@@ -104,10 +105,20 @@ type Options struct {
 	// Feed is the admin feed a missing permission is told through;
 	// nil: the admins' private chats.
 	Feed notify.Alerter
+	// Words renders the texts the adapter adds to notices (how to
+	// activate, button labels) in the recipient's language
+	// (notify.Notice.Lang); nil: English.
+	Words *words.Catalog
+	// Language, optional, is an identity's remembered language, for the
+	// messages the adapter sends on its own (invites, removals).
+	Language func(ctx context.Context, who identity.Identity) string
 }
 
 // Bot is the running adapter.
 type Bot struct {
+	// words renders the texts added to notices (Options.Words).
+	words    *words.Catalog
+	lang     func(ctx context.Context, who identity.Identity) string
 	s        *discordgo.Session
 	cmds     *commands.Handler
 	log      *slog.Logger
@@ -201,6 +212,8 @@ func New(ctx context.Context, opts Options) (*Bot, error) {
 	s.Identify.Intents = discordgo.IntentsGuilds | discordgo.IntentsGuildMembers
 
 	b := &Bot{
+		words:          opts.Words,
+		lang:           opts.Language,
 		s:              s,
 		cmds:           opts.Commands,
 		log:            opts.Logger,
@@ -394,4 +407,13 @@ func (b *Bot) Run(ctx context.Context) error {
 		b.log.Warn("discord: closing gateway", "err", err)
 	}
 	return nil
+}
+
+// say renders a catalog message for who in their remembered language.
+func (b *Bot) say(ctx context.Context, who identity.Identity, key string, args ...any) string {
+	lang := ""
+	if b.lang != nil {
+		lang = b.lang(ctx, who)
+	}
+	return commands.Say(b.words, lang, key, args...)
 }

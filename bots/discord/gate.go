@@ -6,7 +6,6 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
-	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/notify"
@@ -104,7 +103,7 @@ func (b *Bot) checkRoles(ctx context.Context, m *discordgo.Member, reason string
 	}
 	if first != "" {
 		p := b.roleProduct(first)
-		n := notify.Notice{Text: fmt.Sprintf(commands.TextRemovedNoLicense, p.Name, p.ID), Priority: notify.Normal}
+		n := notify.Notice{Text: b.say(ctx, who, "access.removed", "product", p.Name, "id", p.ID), Priority: notify.Normal}
 		if err := b.Notify(ctx, who, n); err != nil {
 			b.log.Info("discord: could not tell a member whose role was removed", "identity", who.String(), "err", err)
 		}

@@ -86,6 +86,7 @@ func (b *Bot) plan(ctx context.Context, i *discordgo.Interaction) plan {
 		Admin: b.isAdmin(i, user.ID),
 		// Every answer is ephemeral: only the requester reads it.
 		Private: true,
+		Lang:    string(i.Locale),
 	}
 	switch i.Type {
 	case discordgo.InteractionPing:
@@ -102,7 +103,7 @@ func (b *Bot) plan(ctx context.Context, i *discordgo.Interaction) plan {
 		if verdict == budget.DropNotify {
 			b.log.Info("discord: identity over its command budget", "identity", req.Who.String(), "reason", reason)
 		}
-		return plan{now: message(commands.Reply{Text: commands.SlowDownText(reason == budget.ReasonFull)})}
+		return plan{now: message(commands.Reply{Text: commands.SlowDownIn(b.words, req.Lang, reason == budget.ReasonFull)})}
 	}
 	p := b.planAdmitted(ctx, i, req)
 	p.ticket = ticket

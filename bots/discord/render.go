@@ -69,7 +69,7 @@ func renderText(s string) string {
 // renderNotice renders a core notice: plain text, with the license key
 // (if any) as inline code so it copies with one tap, appended if the
 // text does not already show it, and how to activate it.
-func renderNotice(n notify.Notice) string {
+func (b *Bot) renderNotice(n notify.Notice) string {
 	text := escape(truncateRunes(n.Text, maxContentRunes-300))
 	if k := n.ActivateKey; k != "" && !strings.Contains(k, "`") {
 		ek := escape(k)
@@ -78,7 +78,7 @@ func renderNotice(n notify.Notice) string {
 		} else {
 			text += "\n\n`" + k + "`"
 		}
-		text += "\n" + escape(commands.TextActivateInServer)
+		text += "\n" + escape(commands.Say(b.words, n.Lang, "notice.activate_in_server"))
 	}
 	return truncateRunes(text, maxContentRunes)
 }
@@ -139,10 +139,10 @@ func button(btn commands.Button) (discordgo.Button, bool) {
 
 // noticeRows are a notice's buttons: Renew (it starts /buy for the
 // product, like the catalog's buttons), then its links.
-func noticeRows(n notify.Notice) []discordgo.MessageComponent {
+func (b *Bot) noticeRows(n notify.Notice) []discordgo.MessageComponent {
 	row := make([]commands.Button, 0, len(n.Links)+1)
 	if n.Renew != "" {
-		row = append(row, commands.Button{Label: commands.LabelRenew, Data: commands.BuyData(n.Renew)})
+		row = append(row, commands.Button{Label: commands.Say(b.words, n.Lang, "notice.renew_button"), Data: commands.BuyData(n.Renew)})
 	}
 	for _, l := range n.Links {
 		row = append(row, commands.Button{Label: l.Label, URL: l.URL})

@@ -27,7 +27,7 @@ func (b *Bot) Notify(ctx context.Context, to identity.Identity, n notify.Notice)
 	if err != nil {
 		return err
 	}
-	_, err = b.send(ctx, chat, n.Priority, renderNotice(n.Text, n.ActivateKey), noticeKeyboard(n), 0)
+	_, err = b.send(ctx, chat, n.Priority, b.renderNotice(n), b.noticeKeyboard(n), 0)
 	if err != nil {
 		return b.sendError("notify", to.String(), err)
 	}
@@ -123,7 +123,7 @@ func (b *Bot) SyncAccess(ctx context.Context, who identity.Identity, products []
 			if err != nil {
 				errs = append(errs, fmt.Errorf("chat %d: %w", chat, err))
 			} else if link != "" {
-				links = append(links, notify.Link{Label: fmt.Sprintf(commands.LabelJoinChat, productName(*grant)), URL: link})
+				links = append(links, notify.Link{Label: b.say(ctx, who, "access.join_button", "product", productName(*grant)), URL: link})
 				invited = append(invited, [2]int64{chat, user})
 			}
 		case isMember(member) && member.Type != models.ChatMemberTypeOwner && member.Type != models.ChatMemberTypeAdministrator:
@@ -136,7 +136,7 @@ func (b *Bot) SyncAccess(ctx context.Context, who identity.Identity, products []
 		}
 	}
 	if len(links) > 0 {
-		if err := b.Notify(ctx, who, notify.Notice{Text: commands.TextAccessInvite, Links: links}); err != nil {
+		if err := b.Notify(ctx, who, notify.Notice{Text: b.say(ctx, who, "access.invite"), Links: links}); err != nil {
 			// Forget the links so the next sync makes and sends new ones.
 			for _, k := range invited {
 				b.invites.forget(k[0], k[1])

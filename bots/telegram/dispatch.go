@@ -71,6 +71,7 @@ func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
 		Who:     identity.TelegramUser(m.From.ID),
 		Admin:   b.admins[m.From.ID],
 		Private: private,
+		Lang:    m.From.LanguageCode,
 	}
 	if p, ok := commands.ParseCommand(m.Text); ok {
 		if p.Mention != "" && !strings.EqualFold(p.Mention, b.username) {
@@ -80,7 +81,7 @@ func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
 	} else if !private {
 		return
 	}
-	ticket, ok := b.admit(req.Who, m.Chat)
+	ticket, ok := b.admit(req.Who, req.Lang, m.Chat)
 	if !ok {
 		return
 	}
@@ -112,10 +113,11 @@ func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery) {
 		Who:     identity.TelegramUser(q.From.ID),
 		Admin:   b.admins[q.From.ID],
 		Private: isPrivate(chat),
+		Lang:    q.From.LanguageCode,
 	}
 	// Over budget, even the spinner is left to time out: answering it
 	// would be work done for the flood.
-	ticket, ok := b.admit(req.Who, chat)
+	ticket, ok := b.admit(req.Who, req.Lang, chat)
 	if !ok {
 		return
 	}
@@ -144,7 +146,7 @@ func (b *Bot) respond(ctx context.Context, chat models.Chat, userID int64, r com
 // the command is dropped; once a minute the sender is told to slow down,
 // in the chat they used (in a group, only if the notice fits that
 // group's own queue, which is the group's problem, not anyone else's).
-func (b *Bot) admit(who identity.Identity, chat models.Chat) (budget.Ticket, bool) {
+func (b *Bot) admit(who identity.Identity, lang string, chat models.Chat) (budget.Ticket, bool) {
 	verdict, reason, ticket := b.budget.Admit(who.String())
 	if verdict == budget.Allow {
 		return ticket, true
@@ -152,7 +154,7 @@ func (b *Bot) admit(who identity.Identity, chat models.Chat) (budget.Ticket, boo
 	b.log.Debug("telegram: command dropped", "identity", who.String(), "chat", chat.ID, "reason", reason)
 	if verdict == budget.DropNotify {
 		b.log.Info("telegram: identity over its command budget", "identity", who.String(), "chat", chat.ID, "reason", reason)
-		b.post(chat.ID, escape(commands.SlowDownText(reason == budget.ReasonFull)), nil, 0)
+		b.post(chat.ID, escape(commands.SlowDownIn(b.words, lang, reason == budget.ReasonFull)), nil, 0)
 	}
 	return budget.Ticket{}, false
 }

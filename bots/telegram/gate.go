@@ -8,7 +8,6 @@ import (
 	"github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
-	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/notify"
 )
@@ -119,22 +118,22 @@ func (b *Bot) enforce(ctx context.Context, chat int64, u models.User, reason str
 	if b.onRemoval != nil {
 		b.onRemoval(ctx, notify.Removal{Who: who, Place: fmt.Sprintf("Telegram chat %d", chat), Reason: reason})
 	}
-	b.tell(who, commands.TextRemovedNoLicense, chat)
+	b.tell(ctx, who, "access.removed", chat)
 	return true
 }
 
 // tell explains to who, privately, how to get into chat; it works only
 // when they have opened the bot (or just asked to join).
-func (b *Bot) tell(who identity.Identity, text string, chat int64) {
+func (b *Bot) tell(ctx context.Context, who identity.Identity, key string, chat int64) {
 	p := b.chats[chat][0]
-	n := notify.Notice{Text: fmt.Sprintf(text, productName(p), p.ID), Priority: notify.Normal}
+	n := notify.Notice{Text: b.say(ctx, who, key, "product", productName(p), "id", p.ID), Priority: notify.Normal}
 	user, err := userChat(who)
 	if err != nil {
 		return
 	}
 	// Queued, not awaited: this runs on the input path, where a raid of
 	// joins must not hold a worker per stranger.
-	b.post(user, renderNotice(n.Text, ""), noticeKeyboard(n), 0)
+	b.post(user, escape(truncate(n.Text)), b.noticeKeyboard(n), 0)
 }
 
 func (b *Bot) remember(ctx context.Context, chat int64, who identity.Identity) {
@@ -245,7 +244,7 @@ func (b *Bot) onJoinRequest(ctx context.Context, r *models.ChatJoinRequest) {
 		b.remember(ctx, chat, who)
 		return
 	}
-	b.tell(who, commands.TextJoinDeclined, chat)
+	b.tell(ctx, who, "access.join_declined", chat)
 }
 
 // SweepMembers re-checks the remembered members of the gated chats and

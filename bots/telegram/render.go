@@ -35,8 +35,9 @@ func renderText(s string) string {
 // renderNotice renders a core notice: plain text, with the license key
 // (if any) monospaced so it copies with one tap, appended if the text
 // does not already show it.
-func renderNotice(text, key string) string {
-	out := escape(truncate(text))
+func (b *Bot) renderNotice(n notify.Notice) string {
+	key := n.ActivateKey
+	out := escape(truncate(n.Text))
 	if key == "" {
 		return out
 	}
@@ -46,7 +47,7 @@ func renderNotice(text, key string) string {
 	} else {
 		out += "\n\n<code>" + k + "</code>"
 	}
-	return out + "\n" + escape(commands.TextActivateInChat)
+	return out + "\n" + escape(commands.Say(b.words, n.Lang, "notice.activate_in_chat"))
 }
 
 func truncate(s string) string {
@@ -118,16 +119,16 @@ func (b *Bot) keyboard(rows [][]commands.Button) *inlineKeyboard {
 
 // noticeKeyboard is the keyboard of a notice: the Activate button, the
 // Renew button, then one row per link.
-func noticeKeyboard(n notify.Notice) *inlineKeyboard {
+func (b *Bot) noticeKeyboard(n notify.Notice) *inlineKeyboard {
 	var kb inlineKeyboard
 	if n.ActivateKey != "" {
 		if data := commands.ActivateData(n.ActivateKey); len(data) <= maxCallbackData {
-			kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: commands.LabelActivate, CallbackData: data}})
+			kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: commands.Say(b.words, n.Lang, "notice.activate_button"), CallbackData: data}})
 		}
 	}
 	if n.Renew != "" {
 		if data := commands.BuyData(n.Renew); len(data) <= maxCallbackData {
-			kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: commands.LabelRenew, CallbackData: data}})
+			kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: commands.Say(b.words, n.Lang, "notice.renew_button"), CallbackData: data}})
 		}
 	}
 	for _, l := range n.Links {

@@ -38,6 +38,7 @@ import (
 	"github.com/shopbot/shopbot/internal/keylock"
 	"github.com/shopbot/shopbot/internal/run"
 	"github.com/shopbot/shopbot/notify"
+	"github.com/shopbot/shopbot/words"
 )
 
 // Modes of receiving updates.
@@ -96,10 +97,20 @@ type Options struct {
 	// Feed is the admin feed told when the bot lacks its admin rights in
 	// a members-only chat (feed.go); nil: not told.
 	Feed notify.Alerter
+	// Words renders the texts the adapter adds to notices (how to
+	// activate, button labels) in the recipient's language
+	// (notify.Notice.Lang); nil: English.
+	Words *words.Catalog
+	// Language, optional, is an identity's remembered language, for the
+	// messages the adapter sends on its own (invites, removals).
+	Language func(ctx context.Context, who identity.Identity) string
 }
 
 // Bot is the running adapter.
 type Bot struct {
+	// words renders the texts added to notices (Options.Words).
+	words    *words.Catalog
+	lang     func(ctx context.Context, who identity.Identity) string
 	api      *bot.Bot
 	cmds     *commands.Handler
 	log      *slog.Logger
@@ -169,6 +180,8 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 	pacing.RetryAfter, pacing.Now, pacing.Sleep = retryAfter, opts.Now, paceSleep
 	pacing.Logger = opts.Logger
 	b := &Bot{
+		words:          opts.Words,
+		lang:           opts.Language,
 		feed:           opts.Feed,
 		rightsAlerts:   rightsMemo{m: map[int64]time.Time{}},
 		cmds:           opts.Commands,
@@ -463,4 +476,13 @@ func (b *Bot) redact(err error) string {
 		return ""
 	}
 	return strings.ReplaceAll(err.Error(), b.token, "<token>")
+}
+
+// say renders a catalog message for who in their remembered language.
+func (b *Bot) say(ctx context.Context, who identity.Identity, key string, args ...any) string {
+	lang := ""
+	if b.lang != nil {
+		lang = b.lang(ctx, who)
+	}
+	return commands.Say(b.words, lang, key, args...)
 }

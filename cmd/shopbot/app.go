@@ -171,6 +171,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	if err != nil {
 		return nil, err
 	}
+	catalog, err := loadWords(cfg)
+	if err != nil {
+		return nil, err
+	}
+	langs := newLanguages(a.db, catalog, log.With("part", "languages"))
+	a.router.SetSpeaker(langs)
 	cmds, err := commands.New(commands.Options{
 		Terms:     cmdTerms,
 		Shop:      sh,
@@ -179,12 +185,15 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		Classify:  classify,
 		Logger:    log.With("part", "commands"),
 		Announcer: a.broadcasts,
+		Words:     catalog,
+		Languages: langs,
 	})
 	if err != nil {
 		return nil, err
 	}
 	if cfg.TelegramEnabled() {
 		opts := telegramOptions(cfg, cmds, h, log.With("part", "telegram"))
+		opts.Words, opts.Language = catalog, langs.Of
 		opts.Entitled, opts.Members, opts.OnRemoval = a.lic.Entitled, a.db, a.accessRemoved
 		opts.Feed = a.router
 		err = a.retryStart(ctx, "telegram", telegram.ErrUnauthorized, func() (err error) {
@@ -204,6 +213,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		opts.Entitled = a.lic.Entitled
 		opts.OnRemoval = a.accessRemoved
 		opts.Feed = a.router
+		opts.Words, opts.Language = catalog, langs.Of
 		err = a.retryStart(ctx, "discord", discord.ErrUnauthorized, func() (err error) {
 			a.dc, err = discord.New(ctx, opts)
 			return err

@@ -23,6 +23,7 @@ Usage:
   shopbot restore [-config config.toml] FILE        put a snapshot back (shopbot must be stopped)
   shopbot rebuild [-config config.toml]             make a new store from AuthForge and Stripe (no backup)
   shopbot demo    [--listen 127.0.0.1:8080] [--store PATH]  the whole shop on this machine, in a browser
+  shopbot messages                                  print every buyer-facing text as a messages file ([en])
   shopbot version                                   print the version
 
 The config path defaults to $SHOPBOT_CONFIG, then config.toml.
@@ -60,6 +61,8 @@ func runWith(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		err = cmdRestore(ctx, rest, env, stdout, stderr, h)
 	case "rebuild":
 		err = cmdRebuild(ctx, rest, env, stdout, stderr, h)
+	case "messages":
+		err = cmdMessages(rest, stdout)
 	case "version", "-version", "--version":
 		fmt.Fprintf(stdout, "shopbot %s\n", version)
 		return 0

@@ -56,6 +56,13 @@ func cmdCheck(ctx context.Context, args []string, env lookupEnv, stdout, stderr 
 		return err
 	}
 	fmt.Fprintf(stdout, "config %s: ok (%d products, %d gated commands)\n", path, len(cfg.Products), len(cfg.GatedCommands))
+	if cfg.Messages.File != "" {
+		c, err := loadWords(cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "messages %s: ok (languages: %s; default %s)\n", cfg.Messages.File, strings.Join(c.Languages(), ", "), c.Default())
+	}
 	if !*online {
 		return nil
 	}

@@ -10,6 +10,8 @@ import (
 type User struct {
 	ID       string
 	Username string
+	// Locale is the user's client language ("de", "pt-BR"); "" is en-US.
+	Locale string
 }
 
 // Option is one slash-command option as the user filled it in.
@@ -112,6 +114,9 @@ func (s *Server) build(u User, typ int, data func(id string) map[string]any) Int
 	if u.Username == "" {
 		u.Username = "user" + u.ID
 	}
+	if u.Locale == "" {
+		u.Locale = "en-US"
+	}
 	s.mu.Lock()
 	id, token := s.newIDLocked(), "fake-token-"+s.newIDLocked()
 	s.inters[id] = &interaction{id: id, token: token}
@@ -133,7 +138,7 @@ func (s *Server) build(u User, typ int, data func(id string) map[string]any) Int
 		"version":         1,
 		"guild_id":        s.opts.GuildID,
 		"channel_id":      "500000000000000001",
-		"locale":          "en-US",
+		"locale":          u.Locale,
 		"app_permissions": fmt.Sprint(PermManageRoles),
 		"member": map[string]any{
 			"user":        map[string]any{"id": u.ID, "username": u.Username, "discriminator": "0"},

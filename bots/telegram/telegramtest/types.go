@@ -16,6 +16,8 @@ type User struct {
 	IsBot     bool   `json:"is_bot"`
 	FirstName string `json:"first_name"`
 	Username  string `json:"username,omitempty"`
+	// LanguageCode is the user's client language ("de"), "" for none.
+	LanguageCode string `json:"language_code,omitempty"`
 }
 
 // Chat is a private chat (id = user id) or a group (negative id).
