@@ -66,8 +66,8 @@ type Config struct {
 	Log           Log            `toml:"log"`
 	Alerts        Alerts         `toml:"alerts"`
 	// Terms, when URL is set, must be accepted before /activate binds a key.
-	Terms Terms `toml:"terms"`
-	Messages      Messages       `toml:"messages"`
+	Terms    Terms    `toml:"terms"`
+	Messages Messages `toml:"messages"`
 }
 
 type Server struct {
