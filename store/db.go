@@ -287,9 +287,10 @@ func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 func bucket(tx *bolt.Tx, name string) *bolt.Bucket {
 	b := tx.Bucket([]byte(name))
 	switch name {
-	case bucketEventsSeq, bucketAudit:
-		// Keys only ever grow (sequence numbers), so a page that splits
-		// is never written again: fill it, instead of bbolt's half.
+	case bucketEventsSeq, bucketAudit, bucketLicensesDue, bucketActivationsRefresh:
+		// Keys only ever grow (sequence numbers), or nearly so (times
+		// from now on: an expiry, a refresh), so a page that splits is
+		// rarely written again: fill it, instead of bbolt's half.
 		if b != nil && tx.Writable() {
 			b.FillPercent = 0.95
 		}
