@@ -22,7 +22,8 @@ import (
 //	kind 1: value = uvarint(len) bytes (strings, []byte, identities as text)
 //
 // A field's number is its `rec:"N"` struct tag; it never changes and is
-// never reused. Zero values are left out, and a reader skips numbers it
+// never reused. Every field carries one (`rec:"-"` leaves it out), so a
+// field added without a number fails every write instead of vanishing. Zero values are left out, and a reader skips numbers it
 // does not know, so adding a field is one tagged line in the struct: old
 // records read as its zero value, and an older shopbot reading a newer
 // record ignores it. Records still in JSON (they start with '{': written
@@ -45,8 +46,12 @@ func recordFields(t reflect.Type) (map[uint64]int, error) {
 	out := map[uint64]int{}
 	for i := range t.NumField() {
 		tag, ok := t.Field(i).Tag.Lookup("rec")
-		if !ok {
+		switch {
+		case tag == "-":
 			continue
+		case !ok:
+			// A field without a number would silently not be stored.
+			return nil, fmt.Errorf("store: %s.%s has no rec tag; give it the next free number, or rec:\"-\" to leave it out", t.Name(), t.Field(i).Name)
 		}
 		n, err := strconv.ParseUint(tag, 10, 32)
 		if err != nil || n == 0 {

@@ -154,3 +154,21 @@ func TestMigrateCompactFromSchema4(t *testing.T) {
 		})
 	}
 }
+
+// A field added without a number is refused on write and read, never
+// silently left out of the store.
+func TestRecordFieldWithoutNumber(t *testing.T) {
+	type added struct {
+		Status LicenseStatus `rec:"5"`
+		Rail   string
+		Note   string `rec:"-"`
+	}
+	if _, err := encodeRecord(added{Status: LicenseActive, Rail: "stars"}); err == nil || !strings.Contains(err.Error(), "added.Rail has no rec tag") {
+		t.Fatalf("encode with an untagged field: %v", err)
+	}
+	var a added
+	raw, _ := encodeRecord(License{Status: LicenseActive})
+	if err := decodeRecord(raw, &a); err == nil {
+		t.Fatal("decode into a struct with an untagged field succeeded")
+	}
+}
