@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
@@ -251,6 +252,13 @@ func (w *Worker) sendEvidence(ctx context.Context, disputeID string) error {
 	params := &stripe.DisputeParams{Evidence: ev, Submit: stripe.Bool(w.evidence.Final)}
 	params.Context = ctx
 	if _, err := w.evidence.Stripe.Disputes.Update(disputeID, params); err != nil {
+		// A refusal (the dispute closed, evidence already submitted, a
+		// field Stripe rejects) is the same on every retry: fail the event
+		// now, with the reason, so the admins see it in /failed.
+		var se *stripe.Error
+		if errors.As(err, &se) && se.HTTPStatusCode >= 400 && se.HTTPStatusCode < 500 && se.HTTPStatusCode != http.StatusTooManyRequests {
+			return permanent("Stripe refused the evidence for dispute %s (HTTP %d: %s); add it in the Stripe Dashboard", disputeID, se.HTTPStatusCode, se.Msg)
+		}
 		return stripeError("dispute evidence "+disputeID, err)
 	}
 	if err := w.store.PutMeta(ctx, evidenceSentKey(disputeID), w.now().UTC().Format(time.RFC3339)); err != nil {

@@ -134,3 +134,20 @@ func TestDisputeEvidenceFinalSubmits(t *testing.T) {
 		t.Fatalf("log %q", reqs[0].Form.Get("evidence[access_activity_log]"))
 	}
 }
+
+// Stripe refusing the evidence (a 400: the dispute closed, evidence
+// already submitted) is not retried: the event fails at once with the
+// reason, after the dispute itself was handled.
+func TestDisputeEvidenceRefusedFailsAtOnce(t *testing.T) {
+	h, m, _ := evidenceHarness(t)
+	m.FailNext("/v1/disputes/dp_evt_d", 1, http.StatusBadRequest)
+	h.deliver(stripetest.DisputeCreated(stripetest.EventParams{ID: "evt_d", PaymentIntentID: "pi_cs_1"}))
+	h.drain()
+	if reqs := m.Requests("/v1/disputes/dp_evt_d"); len(reqs) != 1 {
+		t.Fatalf("a refused update was sent %d times, want once", len(reqs))
+	}
+	ev := h.event("evt_d")
+	if ev.State != store.EventFailed || !strings.Contains(ev.LastError, "Stripe refused the evidence for dispute dp_evt_d (HTTP 400") {
+		t.Fatalf("event %s: %q; want failed with the refusal", ev.State, ev.LastError)
+	}
+}
