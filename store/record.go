@@ -41,9 +41,14 @@ var (
 	byteType = reflect.TypeFor[[]byte]()
 )
 
-// recordFields lists the tagged fields of a struct type: number → index.
-func recordFields(t reflect.Type) (map[uint64]int, error) {
-	out := map[uint64]int{}
+// maxRecordField bounds field numbers, so a record type's table is a
+// small slice rather than a map built on every call.
+const maxRecordField = 255
+
+// recordFields lists the tagged fields of a struct type: entry n is the
+// index+1 of the field numbered n, 0 when no field has that number.
+func recordFields(t reflect.Type) ([]int, error) {
+	var out []int
 	for i := range t.NumField() {
 		tag, ok := t.Field(i).Tag.Lookup("rec")
 		switch {
@@ -53,14 +58,17 @@ func recordFields(t reflect.Type) (map[uint64]int, error) {
 			// A field without a number would silently not be stored.
 			return nil, fmt.Errorf("store: %s.%s has no rec tag; give it the next free number, or rec:\"-\" to leave it out", t.Name(), t.Field(i).Name)
 		}
-		n, err := strconv.ParseUint(tag, 10, 32)
+		n, err := strconv.ParseUint(tag, 10, 8)
 		if err != nil || n == 0 {
-			return nil, fmt.Errorf("store: %s.%s: bad rec tag %q", t.Name(), t.Field(i).Name, tag)
+			return nil, fmt.Errorf("store: %s.%s: bad rec tag %q (1..%d)", t.Name(), t.Field(i).Name, tag, maxRecordField)
 		}
-		if _, dup := out[n]; dup {
+		for uint64(len(out)) <= n {
+			out = append(out, 0)
+		}
+		if out[n] != 0 {
 			return nil, fmt.Errorf("store: %s: rec tag %d used twice", t.Name(), n)
 		}
-		out[n] = i
+		out[n] = i + 1
 	}
 	return out, nil
 }
@@ -75,13 +83,12 @@ func encodeRecord(v any) ([]byte, error) {
 	buf := make([]byte, 1, 128)
 	buf[0] = recordV1
 	// Ascending field numbers keep the encoding deterministic.
-	for n := uint64(1); len(fields) > 0; n++ {
-		i, ok := fields[n]
-		if !ok {
+	for num, idx := range fields {
+		if idx == 0 {
 			continue
 		}
-		delete(fields, n)
-		f := rv.Field(i)
+		n := uint64(num)
+		f := rv.Field(idx - 1)
 		if f.IsZero() {
 			continue
 		}
@@ -159,11 +166,11 @@ func decodeRecord(raw []byte, v any) error {
 			}
 			val, p = p[k:k+int(l)], p[k+int(l):]
 		}
-		i, ok := fields[key>>1]
-		if !ok {
+		n := key >> 1
+		if n >= uint64(len(fields)) || fields[n] == 0 {
 			continue // a field of a newer shopbot
 		}
-		if err := setField(rv.Field(i), key&1, num, val); err != nil {
+		if err := setField(rv.Field(fields[n]-1), key&1, num, val); err != nil {
 			return fmt.Errorf("%s field %d: %w", rv.Type().Name(), key>>1, err)
 		}
 	}
