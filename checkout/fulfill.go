@@ -21,6 +21,10 @@ const actor = "stripe"
 // handle decodes a stored event and acts on it. It returns nil (done), an
 // *ignoredError, a *permanentError, or any other error (retry).
 func (w *Worker) handle(ctx context.Context, ev store.Event, attempt int, replay bool) error {
+	switch ev.Type {
+	case EventStarsPaid, EventStarsRefunded, EventStarsSubscriptionCheck:
+		return w.starsEvent(ctx, ev, attempt, replay)
+	}
 	var env eventEnvelope
 	if err := json.Unmarshal(ev.Payload, &env); err != nil {
 		return permanent("stored payload is not a Stripe event: %v", err)

@@ -462,25 +462,34 @@ func (w *Worker) outcome(ctx context.Context, ev store.Event, replay bool) outco
 	switch {
 	case err == nil:
 		ev.State, ev.DoneAt, ev.LastError, ev.NextAttemptAt = store.EventDone, now, "", time.Time{}
-		w.log.Info("stripe event done", "event", ev.ID, "type", ev.Type, "attempt", attempt)
+		w.log.Info("payment event done", "event", ev.ID, "type", ev.Type, "attempt", attempt)
 	case errors.As(err, &ign):
 		ev.State, ev.DoneAt, ev.LastError, ev.NextAttemptAt = store.EventIgnored, now, ign.reason, time.Time{}
-		w.log.Info("stripe event ignored", "event", ev.ID, "type", ev.Type, "reason", ign.reason)
+		w.log.Info("payment event ignored", "event", ev.ID, "type", ev.Type, "reason", ign.reason)
 	case errors.As(err, &perm):
 		ev.State, ev.LastError, ev.NextAttemptAt = store.EventFailed, err.Error(), time.Time{}
-		alert = fmt.Sprintf("Stripe event %s (%s) cannot be fulfilled: %v. Fix the cause, then /replay %s.", ev.ID, ev.Type, err, ev.ID)
-		w.log.Error("stripe event failed", "event", ev.ID, "type", ev.Type, "err", err)
+		alert = fmt.Sprintf("%s event %s (%s) cannot be fulfilled: %v. Fix the cause, then /replay %s.", railName(ev), ev.ID, ev.Type, err, ev.ID)
+		w.log.Error("payment event failed", "event", ev.ID, "type", ev.Type, "err", err)
 	case attempt >= w.maxAtt:
 		ev.State, ev.LastError, ev.NextAttemptAt = store.EventFailed, err.Error(), time.Time{}
-		alert = fmt.Sprintf("Stripe event %s (%s) still fails after %d attempts: %v. /replay %s once the cause is fixed.", ev.ID, ev.Type, attempt, err, ev.ID)
-		w.log.Error("stripe event failed after retries", "event", ev.ID, "type", ev.Type, "attempts", attempt, "err", err)
+		alert = fmt.Sprintf("%s event %s (%s) still fails after %d attempts: %v. /replay %s once the cause is fixed.", railName(ev), ev.ID, ev.Type, attempt, err, ev.ID)
+		w.log.Error("payment event failed after retries", "event", ev.ID, "type", ev.Type, "attempts", attempt, "err", err)
 	default:
 		ev.State, ev.LastError = store.EventPending, err.Error()
 		ev.NextAttemptAt = now.Add(w.backoff(attempt))
-		w.log.Warn("stripe event will be retried", "event", ev.ID, "type", ev.Type, "attempt", attempt, "retry_at", ev.NextAttemptAt, "err", err)
+		w.log.Warn("payment event will be retried", "event", ev.ID, "type", ev.Type, "attempt", attempt, "retry_at", ev.NextAttemptAt, "err", err)
 	}
 	ev.Payload = nil // stored once on arrival; not rewritten
 	return outcome{ev: ev, alert: alert}
+}
+
+// railName names the rail of an event in admin alerts.
+func railName(ev store.Event) string {
+	switch ev.Type {
+	case EventStarsPaid, EventStarsRefunded, EventStarsSubscriptionCheck:
+		return "Telegram Stars"
+	}
+	return "Stripe"
 }
 
 // backoff is the wait after the attempt-th failure: BackoffBase doubled per

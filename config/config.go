@@ -29,7 +29,7 @@ func Default() Config {
 			Refresh:           RefreshLazy,
 			HeartbeatInterval: Duration{15 * time.Minute},
 		},
-		Telegram: Telegram{Mode: TelegramPolling},
+		Telegram: Telegram{Mode: TelegramPolling, Payments: PaymentsStripe},
 		Discord:  Discord{Interactions: DiscordGateway},
 		Limits: Limits{
 			ActivationAttempts: 5,
@@ -146,6 +146,9 @@ type Telegram struct {
 	Mode          string  `toml:"mode"` // polling | webhook
 	WebhookSecret string  `toml:"webhook_secret"`
 	Admins        []int64 `toml:"admins"`
+	// Payments is what Telegram buyers are offered: PaymentsStripe,
+	// PaymentsStars or PaymentsBoth (stars.go).
+	Payments string `toml:"payments"`
 }
 
 type Discord struct {
@@ -189,6 +192,10 @@ type Product struct {
 	// (authforge.accept_outside_keys). The first product in config order
 	// whose pattern matches wins.
 	OutsideKeyLabels []string `toml:"outside_key_labels"`
+	// StarsPrice is the price in Telegram Stars (whole Stars) for Telegram
+	// buyers when telegram.payments offers Stars; for a subscription, per
+	// 30 days.
+	StarsPrice int `toml:"stars_price"`
 }
 
 // Values of the enumerated keys.

@@ -65,6 +65,7 @@ func (c *Config) Validate() error {
 	c.validateAlerts(&p)
 	c.validateTerms(&p)
 	c.validateMessages(&p)
+	c.validateStars(&p)
 	return errors.Join(p...)
 }
 

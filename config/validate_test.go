@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -311,5 +312,41 @@ func TestHelpers(t *testing.T) {
 
 	if got := BuiltinCommands(); len(got) == 0 || got[0] != "start" {
 		t.Errorf("BuiltinCommands = %v", got)
+	}
+}
+
+func TestValidateStars(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		payments string
+		prices   []int
+		want     string // "" = valid
+	}{
+		{"stripe default", PaymentsStripe, []int{0, 0}, ""},
+		{"stars all priced", PaymentsStars, []int{250, 100}, ""},
+		{"stars one unpriced", PaymentsStars, []int{250, 0}, "products[1].stars_price: required when telegram.payments is \"stars\""},
+		{"both one unpriced", PaymentsBoth, []int{250, 0}, ""},
+		{"too dear", PaymentsBoth, []int{10001, 5}, "products[0].stars_price: 10001 is out of range"},
+		{"unknown choice", "crypto", []int{1, 1}, "telegram.payments: \"crypto\" is not a choice"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := validConfig()
+			cfg.Telegram.Payments = c.payments
+			for len(cfg.Products) < len(c.prices) {
+				pr := cfg.Products[0]
+				pr.ID = fmt.Sprintf("extra-%d", len(cfg.Products))
+				cfg.Products = append(cfg.Products, pr)
+			}
+			for i, price := range c.prices {
+				cfg.Products[i].StarsPrice = price
+			}
+			err := cfg.Validate()
+			switch {
+			case c.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Fatalf("got %v, want %q", err, c.want)
+			}
+		})
 	}
 }

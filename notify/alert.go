@@ -70,6 +70,9 @@ func Money(minor int64, currency string) string {
 		return ""
 	}
 	c := strings.ToLower(currency)
+	if c == "xtr" {
+		return fmt.Sprintf("%d Stars", minor)
+	}
 	if zeroDecimal[c] {
 		return fmt.Sprintf("%d %s", minor, strings.ToUpper(c))
 	}

@@ -53,6 +53,9 @@ type Order struct {
 	// LastChargeID the latest one, which a refund gives back.
 	ChargeID     string `json:"charge_id,omitempty" rec:"21"`
 	LastChargeID string `json:"last_charge_id,omitempty" rec:"22"`
+	// Canceled: the buyer canceled a Star subscription; it is not renewed
+	// and ends with its paid period.
+	Canceled bool `json:"canceled,omitempty" rec:"23"`
 }
 
 // Payment rails.

@@ -1,0 +1,262 @@
+package checkout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/identity"
+	"github.com/shopbot/shopbot/licensing/authforge"
+	"github.com/shopbot/shopbot/notify"
+	"github.com/shopbot/shopbot/store"
+)
+
+// The worker's side of the Stars rail: the same order, license, delivery
+// and ledger steps as a Stripe payment, keyed by the invoice payload's
+// order id.
+
+// starsChargeIndex is how a Stars order's latest charge is indexed: in
+// the payment-intent index, under a prefix no Stripe id has.
+func starsChargeIndex(chargeID string) string { return "tgcharge:" + chargeID }
+
+func (w *Worker) starsEvent(ctx context.Context, ev store.Event, attempt int, replay bool) error {
+	if ev.Type == EventStarsSubscriptionCheck {
+		return w.starsSubscriptionCheck(ctx, ev)
+	}
+	var p StarsPayment
+	if err := json.Unmarshal(ev.Payload, &p); err != nil {
+		return permanent("stored payload is not a Stars payment: %v", err)
+	}
+	if ev.Type == EventStarsRefunded {
+		return w.starsRefunded(ctx, p)
+	}
+	return w.starsPaid(ctx, p, attempt, replay)
+}
+
+func (w *Worker) starsPaid(ctx context.Context, pay StarsPayment, attempt int, replay bool) error {
+	pl, err := parseStarsPayload(pay.Payload)
+	if err != nil {
+		return ignore("%v: not a shopbot sale", err)
+	}
+	p, ok := w.products[pl.Product]
+	if !ok {
+		return permanent("Stars payment %s (%d Stars from tg:%d) is for unknown product %q (not in the config's [[products]]); refund it with /refund or add the product back",
+			pay.ChargeID, pay.TotalAmount, pay.UserID, pl.Product)
+	}
+	if pay.UserID != pl.UserID {
+		return permanent("Stars payment %s came from tg:%d but its invoice was made for tg:%d", pay.ChargeID, pay.UserID, pl.UserID)
+	}
+	if pay.Currency != CurrencyStars {
+		return permanent("Stars payment %s is in %q, not XTR", pay.ChargeID, pay.Currency)
+	}
+	who := identity.TelegramUser(pl.UserID)
+	now := w.now()
+	subscription := p.Mode == config.ModeSubscription
+	var reconcile, renewal bool
+	order, err := w.store.UpsertOrder(ctx, pl.OrderID(), func(o *store.Order, exists bool) error {
+		if !exists {
+			o.Mode, o.ProductID, o.Identity, o.CreatedAt = p.Mode, p.ID, who, now
+			o.Rail, o.Amount, o.Currency, o.ChargeID = store.RailStars, int64(pay.TotalAmount), CurrencyStars, pay.ChargeID
+		}
+		renewal = exists && o.ChargeID != pay.ChargeID
+		o.LastChargeID = pay.ChargeID
+		o.PaymentIntentID = starsChargeIndex(pay.ChargeID)
+		if subscription {
+			end := pay.SubscriptionExpiration
+			if end.IsZero() {
+				end = orTime(pay.Date, now).Add(StarsSubscriptionPeriod)
+			}
+			if end.After(o.PeriodEnd) {
+				o.PeriodEnd = end.UTC().Truncate(time.Second)
+			}
+		}
+		o.UpdatedAt = now
+		if o.LicenseKey == "" && o.Status == store.OrderPending {
+			reconcile = o.CreateAttempts > 0
+			o.CreateAttempts++
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save order %s: %w", pl.OrderID(), err)
+	}
+	amount := notify.Money(int64(pay.TotalAmount), CurrencyStars)
+	if order.LicenseKey == "" {
+		if order.Status != store.OrderPending {
+			return ignore("order %s is %s: no license issued", order.ID, order.Status)
+		}
+		var expires time.Time
+		switch {
+		case subscription:
+			expires = order.PeriodEnd.Add(w.grace)
+		case p.Duration.Duration > 0:
+			expires = order.CreatedAt.Add(p.Duration.Duration)
+		}
+		if !expires.IsZero() {
+			expires = expires.UTC().Truncate(time.Second)
+		}
+		if order, err = w.issue(ctx, order, p, "shopbot:"+order.ID, expires, reconcile); err != nil {
+			return err
+		}
+		s := notify.Sale{Product: p.Name, Amount: amount, Rail: store.RailStars, Buyer: who.String()}
+		if err := w.notifier.Alert(ctx, s.Alert()); err != nil {
+			w.log.Error("admin alert failed", "err", err)
+		}
+	} else if subscription && order.Status == store.OrderFulfilled {
+		if err := w.extend(ctx, order, subFact{product: p, amount: amount}); err != nil {
+			return err
+		}
+	}
+	kind := store.PaymentSale
+	if renewal {
+		kind = store.PaymentRenewal
+	}
+	if order.LicenseKey != "" {
+		if err := w.ledger(ctx, store.Payment{ID: pay.ChargeID, Kind: kind, At: orTime(pay.Date, now), ProductID: p.ID,
+			Rail: store.RailStars, Currency: CurrencyStars, Amount: int64(pay.TotalAmount)}); err != nil {
+			return err
+		}
+	}
+	if subscription && order.Status == store.OrderFulfilled {
+		if err := w.scheduleStarsCheck(ctx, order); err != nil {
+			return err
+		}
+	}
+	return w.deliver(ctx, order, p, attempt, replay)
+}
+
+func orTime(t, def time.Time) time.Time {
+	if t.IsZero() {
+		return def
+	}
+	return t
+}
+
+// scheduleStarsCheck puts the reminder that looks, when the paid period
+// plus grace is over, whether a renewal came. Telegram sends nothing when
+// a Star subscription is not renewed, so this is how it ends. One check
+// per period end (the id names it), so redeliveries add nothing.
+func (w *Worker) scheduleStarsCheck(ctx context.Context, order store.Order) error {
+	due := order.PeriodEnd.Add(w.grace)
+	body, err := json.Marshal(starsCheck{OrderID: order.ID, PeriodEnd: order.PeriodEnd})
+	if err != nil {
+		return err
+	}
+	_, err = w.store.PutEvent(ctx, store.Event{
+		ID:   "tgsubcheck:" + order.ID + ":" + strconv.FormatInt(order.PeriodEnd.Unix(), 10),
+		Type: EventStarsSubscriptionCheck, Created: w.now().UTC(), Payload: body,
+		// Its own order key: a pending check must not hold the renewal
+		// payments of the order back until it is due.
+		OrderKey: order.ID + "#check", State: store.EventPending, NextAttemptAt: due, Source: "shopbot",
+	})
+	if err != nil {
+		return fmt.Errorf("schedule the end check of order %s: %w", order.ID, err)
+	}
+	return nil
+}
+
+type starsCheck struct {
+	OrderID   string    `json:"order_id"`
+	PeriodEnd time.Time `json:"period_end"`
+}
+
+// starsSubscriptionCheck ends a Star subscription whose period passed
+// without a renewal: the order ends and its license is revoked, as when a
+// Stripe subscription is deleted.
+func (w *Worker) starsSubscriptionCheck(ctx context.Context, ev store.Event) error {
+	var c starsCheck
+	if err := json.Unmarshal(ev.Payload, &c); err != nil {
+		return permanent("stored payload is not a subscription check: %v", err)
+	}
+	order, err := w.store.GetOrder(ctx, c.OrderID)
+	if err != nil {
+		return fmt.Errorf("read order %s: %w", c.OrderID, err)
+	}
+	if order.PeriodEnd.After(c.PeriodEnd) {
+		return ignore("order %s was renewed to %s", order.ID, order.PeriodEnd.Format(time.RFC3339))
+	}
+	if order.Status == store.OrderRevoked {
+		return ignore("order %s is revoked", order.ID)
+	}
+	wasEnded := order.Ended
+	order, err = w.store.UpsertOrder(ctx, order.ID, func(o *store.Order, _ bool) error {
+		o.Ended = true
+		if o.Status == store.OrderPending || o.Status == store.OrderFulfilled {
+			o.Status = store.OrderEnded
+		}
+		o.UpdatedAt = w.now()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("end order %s: %w", c.OrderID, err)
+	}
+	revoked, err := w.revokeOrder(ctx, order, "star subscription not renewed")
+	if err != nil {
+		return err
+	}
+	if revoked && !wasEnded {
+		name := order.ProductID
+		if p, ok := w.products[order.ProductID]; ok {
+			name = p.Name
+		}
+		how := "not renewed"
+		if order.Canceled {
+			how = "canceled by the buyer"
+		}
+		w.alert(ctx, notify.KindCancellation, fmt.Sprintf("Star subscription ended (%s): %s, buyer %s (order %s); license %s revoked.",
+			how, name, order.Identity, order.ID, authforge.MaskKey(order.LicenseKey)))
+	}
+	return nil
+}
+
+// starsRefunded revokes the order a refunded Stars payment paid for.
+func (w *Worker) starsRefunded(ctx context.Context, pay StarsPayment) error {
+	order, err := w.starsOrder(ctx, pay)
+	if errors.Is(err, store.ErrNotFound) {
+		return ignore("refund of Stars charge %s: no shopbot order has it", pay.ChargeID)
+	}
+	if err != nil {
+		return err
+	}
+	amount := int64(pay.TotalAmount)
+	if amount == 0 {
+		amount = order.Amount
+	}
+	wasRevoked := order.Status == store.OrderRevoked
+	order, err = w.store.UpsertOrder(ctx, order.ID, func(o *store.Order, _ bool) error {
+		o.Status = store.OrderRevoked
+		o.UpdatedAt = w.now()
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("mark order %s revoked: %w", order.ID, err)
+	}
+	if _, err := w.revokeOrder(ctx, order, "refund"); err != nil {
+		return err
+	}
+	if err := w.ledger(ctx, store.Payment{ID: pay.ChargeID, Kind: store.PaymentRefund, At: orTime(pay.Date, w.now()),
+		ProductID: order.ProductID, Rail: store.RailStars, Currency: CurrencyStars, Amount: amount}); err != nil {
+		return err
+	}
+	if !wasRevoked {
+		w.alert(ctx, notify.KindRefund, fmt.Sprintf("Refund (%s) of order %s (%s, %s): license %s revoked.",
+			notify.Money(amount, CurrencyStars), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey)))
+	}
+	return nil
+}
+
+// starsOrder finds the order of a Stars payment: by its invoice payload,
+// else (a refund from the history carries none) by the charge.
+func (w *Worker) starsOrder(ctx context.Context, pay StarsPayment) (store.Order, error) {
+	if pl, err := parseStarsPayload(pay.Payload); err == nil {
+		o, err := w.store.GetOrder(ctx, pl.OrderID())
+		if err == nil || !errors.Is(err, store.ErrNotFound) {
+			return o, err
+		}
+	}
+	return w.store.OrderByPaymentIntent(ctx, starsChargeIndex(pay.ChargeID))
+}
