@@ -155,10 +155,23 @@ func orderText(d LicenseDetails) string {
 	if d.OrderID == "" {
 		return "none (granted)"
 	}
-	if d.OrderStatus == "" {
+	var notes []string
+	if d.OrderStatus != "" {
+		notes = append(notes, plain(d.OrderStatus))
+	}
+	switch d.Rail {
+	case "stars":
+		notes = append(notes, "paid with Telegram Stars")
+	case "stripe":
+		notes = append(notes, "paid with Stripe")
+	}
+	if d.Paid != "" {
+		notes = append(notes, plain(d.Paid))
+	}
+	if len(notes) == 0 {
 		return "`" + plain(d.OrderID) + "`"
 	}
-	return "`" + plain(d.OrderID) + "` (" + plain(d.OrderStatus) + ")"
+	return "`" + plain(d.OrderID) + "` (" + strings.Join(notes, ", ") + ")"
 }
 
 func remoteText(d LicenseDetails) string {

@@ -78,7 +78,7 @@ func (h *Handler) buy(ctx context.Context, req Request, id, code string) Reply {
 	if !req.Private {
 		return goPrivateBuy(l, p.ID, code)
 	}
-	url, err := h.shop.CheckoutLink(ctx, req.Who, p.ID, code)
+	rows, stripe, err := h.payButtons(ctx, req, p.ID, productName(p), code)
 	if err != nil {
 		return h.fail(ctx, req, "checkout link", err)
 	}
@@ -87,14 +87,13 @@ func (h *Handler) buy(ctx context.Context, req Request, id, code string) Reply {
 		intro += " — " + plain(p.Description)
 	}
 	text := l.say("buy.intro", "product", intro)
-	if code != "" {
+	switch {
+	case code != "" && stripe:
 		text = l.say("buy.code_applied", "code", plain(code)) + "\n" + text
+	case code != "":
+		text = l.say("buy.code_not_stars", "code", plain(code)) + "\n" + text
 	}
-	return Reply{
-		Text:      text,
-		Buttons:   [][]Button{{{Label: l.say("buy.pay_button", "product", productName(p)), URL: url}}},
-		Ephemeral: true,
-	}
+	return Reply{Text: text, Buttons: rows, Ephemeral: true}
 }
 
 // gatedCommand answers a configured gated command: its reply for entitled

@@ -130,6 +130,9 @@ type Options struct {
 	// Languages, optional, hears the language of every request, so
 	// notices sent later can use it.
 	Languages Languages
+	// Payments offers Telegram Stars beside Stripe and runs /refund
+	// (stars.go); optional.
+	Payments Payments
 }
 
 // Languages remembers the language each identity writes in.
@@ -154,6 +157,7 @@ type Handler struct {
 	terms     Terms
 	words     *words.Catalog
 	langs     Languages
+	pay       Payments
 }
 
 // commandName is the shape Telegram accepts for commands; Discord's slash
@@ -174,7 +178,7 @@ func builtin(name string) bool {
 // adapters hide from members (Discord) and refuse without a core call.
 func AdminCommand(name string) bool {
 	switch name {
-	case "revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync", "broadcast":
+	case "revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync", "broadcast", "refund":
 		return true
 	}
 	return false
@@ -198,6 +202,7 @@ func New(opts Options) (*Handler, error) {
 		terms:     opts.Terms,
 		words:     opts.Words,
 		langs:     opts.Languages,
+		pay:       opts.Payments,
 	}
 	if h.words == nil {
 		h.words = englishOnly().c
@@ -264,6 +269,8 @@ func (h *Handler) Handle(ctx context.Context, req Request) Reply {
 		return h.admin(ctx, req, cmd, h.revoke)
 	case "lookup":
 		return h.admin(ctx, req, cmd, h.lookup)
+	case "refund":
+		return h.admin(ctx, req, cmd, h.refund)
 	case "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync":
 		return h.adminOp(ctx, req, cmd)
 	}
@@ -289,6 +296,8 @@ func (h *Handler) Callback(ctx context.Context, req Request, data string) Reply 
 		return h.confirmBroadcast(ctx, req, strings.TrimPrefix(data, dataBroadcast))
 	case strings.HasPrefix(data, dataTerms):
 		return h.acceptTerms(ctx, req, strings.TrimPrefix(data, dataTerms))
+	case strings.HasPrefix(data, dataCancelSub):
+		return h.cancelSub(ctx, req, strings.TrimPrefix(data, dataCancelSub))
 	}
 	return Reply{Text: h.to(req).say("chat.stale_button"), Ephemeral: true}
 }
@@ -389,6 +398,9 @@ func (h *Handler) Menu(admin bool) []MenuEntry {
 		)
 		if h.announcer != nil {
 			m = append(m, MenuEntry{"broadcast", descBroadcast})
+		}
+		if h.pay != nil {
+			m = append(m, MenuEntry{"refund", descRefund})
 		}
 	}
 	return m

@@ -79,6 +79,12 @@ func (h *Handler) licenses(ctx context.Context, req Request) Reply {
 		if url := h.billingLink(ctx, req, l); url != "" {
 			rows = append(rows, []Button{{Label: tr.say("license.manage_button", "product", name), URL: url}})
 		}
+		switch {
+		case l.StarsSubscription && l.Canceled:
+			b.WriteString("\n" + tr.say("license.sub_ends"))
+		case l.StarsSubscription && l.Status == StatusActive && h.pay != nil:
+			rows = append(rows, []Button{{Label: tr.say("license.cancel_button", "product", name), Data: CancelSubData(l.Key)}})
+		}
 	}
 	return Reply{Text: b.String(), Buttons: rows, Ephemeral: true, Sensitive: true}
 }

@@ -146,6 +146,7 @@ func (h *Handler) stats(ctx context.Context) Reply {
 		st.ActiveLicenses, st.RevokedLicenses, st.Activations, st.Holders,
 		st.EventsPending, st.EventsFailed, st.Validations, st.Heartbeats, creditsText(st.CreditsEstimate))
 	text += fmt.Sprintf(msgStatsRemovals, st.AccessRemovals)
+	text += revenueText(st)
 	for _, c := range st.Chat {
 		text += fmt.Sprintf(msgStatsChat, plain(c.Platform), c.CommandsDropped, c.RepliesDropped, c.Queued, c.RateLimited)
 	}
@@ -355,3 +356,28 @@ func clip(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+// revenueText is /stats' money lines: each rail's takings, side by side.
+func revenueText(st Stats) string {
+	var b strings.Builder
+	for _, r := range st.Revenue {
+		rail := "Stripe"
+		if r.Rail == "stars" {
+			rail = "Telegram Stars"
+		}
+		fmt.Fprintf(&b, msgStatsRevenue, rail, plain(r.Amount), r.Payments)
+		if r.Refunded != "" {
+			fmt.Fprintf(&b, msgStatsRefunded, plain(r.Refunded))
+		}
+	}
+	if st.ActiveSubscriptions > 0 {
+		fmt.Fprintf(&b, msgStatsSubs, st.ActiveSubscriptions)
+	}
+	return b.String()
+}
+
+const (
+	msgStatsRevenue  = "\nRevenue via %s: %s from %d payment(s)"
+	msgStatsRefunded = ", %s refunded"
+	msgStatsSubs     = "\nActive subscriptions: %d"
+)

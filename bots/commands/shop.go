@@ -88,6 +88,11 @@ type License struct {
 	// subscription: /license offers a button to manage it
 	// (Account.BillingLink).
 	Billing bool
+	// StarsSubscription is true when the asking identity pays for the
+	// license by a Star subscription: /license offers to cancel it, unless
+	// Canceled (it then ends with its paid period).
+	StarsSubscription bool
+	Canceled          bool
 }
 
 // LicenseDetails is what an admin's /lookup shows about one license.
@@ -98,6 +103,10 @@ type LicenseDetails struct {
 	// OrderID and OrderStatus describe the paid order, when there is one.
 	OrderID     string
 	OrderStatus string
+	// Rail is how the order was paid ("stripe", "stars"), Paid what it
+	// cost ("250 Stars"), when known.
+	Rail string
+	Paid string
 	CreatedAt   time.Time
 	// RemoteStatus is the license server's view ("active", "revoked");
 	// RemoteUnavailable is set when it could not be asked.
@@ -172,6 +181,18 @@ type Stats struct {
 	// AccessRemovals counts members-only access taken from people who
 	// held it without a license (chat members, hand-given roles).
 	AccessRemovals int64
+	// Revenue is the money taken per rail and currency, from the ledger.
+	Revenue []Revenue
+	// ActiveSubscriptions counts subscriptions paid and not ended.
+	ActiveSubscriptions int
+}
+
+// Revenue is one rail's takings in one currency, amounts formatted.
+type Revenue struct {
+	Rail     string
+	Amount   string
+	Refunded string
+	Payments int64
 }
 
 // ChatLoad is what one platform's crowd protection did since start.

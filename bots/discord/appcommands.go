@@ -79,7 +79,7 @@ func (b *Bot) commandOptions(name string) []*discordgo.ApplicationCommandOption 
 		opts = append(opts, str("key", commands.OptionKey, true))
 	case "transfer":
 		opts = append(opts, str("key", commands.OptionMoveKey, true))
-	case "revoke", "lookup":
+	case "revoke", "lookup", "refund":
 		opts = append(opts,
 			str("key", commands.OptionTargetKey, false),
 			&discordgo.ApplicationCommandOption{
