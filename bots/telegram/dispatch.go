@@ -2,6 +2,7 @@ package telegram
 
 import (
 	"context"
+	"fmt"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -16,28 +17,47 @@ import (
 
 // onUpdate is the library's handler in polling mode.
 func (b *Bot) onUpdate(ctx context.Context, _ *bot.Bot, upd *models.Update) {
-	b.process(ctx, upd)
+	if err := b.process(ctx, upd); err != nil {
+		// Polling has moved past the update already; the shop's recovery
+		// from getStarTransactions picks the payment up.
+		b.log.Error("telegram: payment not stored; left to the star transactions recovery", "update_id", upd.ID, "err", err)
+	}
 }
 
 // process handles one update from either source. Its context outlives
 // the caller's cancellation (bounded by HandlerTimeout) so that shutdown
 // lets an update in progress finish instead of cutting its reply off.
-func (b *Bot) process(parent context.Context, upd *models.Update) {
+// An error means a payment was not stored: the webhook answers 500 and
+// the update is not remembered as seen, so Telegram's redelivery is
+// handled.
+func (b *Bot) process(parent context.Context, upd *models.Update) (err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), b.handlerTimeout)
 	defer cancel()
-	defer func() {
-		// One bad update must not take the whole bot down.
-		if r := recover(); r != nil {
-			b.log.Error("telegram: update handler panicked", "update_id", upd.ID, "panic", r, "stack", string(debug.Stack()))
-		}
-	}()
 	defer b.markProcessed(upd.ID)
 	if !b.seen.add(upd.ID) {
 		// Telegram redelivers a webhook update it thinks failed.
 		b.log.Debug("telegram: duplicate update ignored", "update_id", upd.ID)
-		return
+		return nil
 	}
+	defer func() {
+		// One bad update must not take the whole bot down.
+		if r := recover(); r != nil {
+			b.log.Error("telegram: update handler panicked", "update_id", upd.ID, "panic", r, "stack", string(debug.Stack()))
+			if isPayment(upd) {
+				err = fmt.Errorf("telegram: payment handler panicked: %v", r)
+			}
+		}
+		if err != nil {
+			b.seen.forget(upd.ID)
+		}
+	}()
+	// Payments first and outside the command budget: Telegram waits on
+	// the pre-checkout answer, and a payment is money already taken.
 	switch {
+	case upd.PreCheckoutQuery != nil:
+		b.onPreCheckout(ctx, upd.PreCheckoutQuery)
+	case isPayment(upd):
+		return b.onPayment(ctx, upd.Message)
 	case upd.ChatMember != nil:
 		b.onChatMember(ctx, upd.ChatMember)
 	case upd.ChatJoinRequest != nil:
@@ -49,6 +69,7 @@ func (b *Bot) process(parent context.Context, upd *models.Update) {
 	case upd.CallbackQuery != nil:
 		b.onCallback(ctx, upd.CallbackQuery)
 	}
+	return nil
 }
 
 func (b *Bot) markProcessed(id int64) {
@@ -185,4 +206,16 @@ func (r *recent) add(id int64) bool {
 	r.pos = (r.pos + 1) % len(r.ring)
 	r.ids[id] = true
 	return true
+}
+
+// forget drops id, so that its redelivery is handled.
+func (r *recent) forget(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.ids, id)
+	for i, v := range r.ring {
+		if v == id {
+			r.ring[i] = 0
+		}
+	}
 }

@@ -104,6 +104,9 @@ type Options struct {
 	// Language, optional, is an identity's remembered language, for the
 	// messages the adapter sends on its own (invites, removals).
 	Language func(ctx context.Context, who identity.Identity) string
+	// Payments takes Telegram Stars payments (stars.go); nil: payments
+	// are not handled (pre-checkout queries are refused).
+	Payments Payments
 }
 
 // Bot is the running adapter.
@@ -153,6 +156,7 @@ type Bot struct {
 	runOnce        sync.Once
 	feed           notify.Alerter
 	rightsAlerts   rightsMemo
+	payments       Payments
 }
 
 var _ notify.Sender = (*Bot)(nil)
@@ -162,9 +166,11 @@ var secretShape = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
 // allowedUpdates are the only update kinds the adapter handles; asking
 // for no others keeps Telegram from sending them.
-// chat_member and chat_join_request feed the members-only gate.
+// chat_member and chat_join_request feed the members-only gate;
+// pre_checkout_query is asked for even without Payments, so that a stray
+// Stars invoice is refused at once instead of left to time out.
 func allowedUpdates() []string {
-	return []string{"message", "callback_query", "chat_member", "chat_join_request"}
+	return []string{"message", "callback_query", "chat_member", "chat_join_request", "pre_checkout_query"}
 }
 
 // New checks opts, asks Telegram who the bot is (getMe, for deep links
@@ -183,6 +189,7 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 		words:          opts.Words,
 		lang:           opts.Language,
 		feed:           opts.Feed,
+		payments:       opts.Payments,
 		rightsAlerts:   rightsMemo{m: map[int64]time.Time{}},
 		cmds:           opts.Commands,
 		log:            opts.Logger,

@@ -21,8 +21,9 @@ const secretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // 2xx, so a crash mid-update loses no command. The reply itself is queued
 // in the outbox and may go out just after the answer (a crash in between
 // loses that chat reply, never a payment or a key delivery, which the
-// worker retries). During shutdown it answers 503 and Telegram retries
-// later.
+// worker retries). A payment Payments could not store is answered 500,
+// so Telegram delivers it again. During shutdown it answers 503 and
+// Telegram retries later.
 func (b *Bot) WebhookHandler() http.Handler {
 	// Hashing first makes the comparison constant-time in the length too.
 	want := sha256.Sum256([]byte(b.secret))
@@ -56,7 +57,12 @@ func (b *Bot) WebhookHandler() http.Handler {
 			return
 		}
 		defer b.inflight.Exit()
-		b.process(r.Context(), &upd)
+		if err := b.process(r.Context(), &upd); err != nil {
+			// Not stored: Telegram delivers it again after a 5xx.
+			b.log.Error("telegram webhook: payment not stored; asking Telegram to deliver it again", "update_id", upd.ID, "err", err)
+			http.Error(w, "payment not stored", http.StatusInternalServerError)
+			return
+		}
 		w.WriteHeader(http.StatusOK)
 	})
 }

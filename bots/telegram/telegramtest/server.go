@@ -5,9 +5,9 @@
 // with the real codes and descriptions; getUpdates long polling; and
 // webhook delivery with the secret-token header.
 //
-// A control API plays the users (SendText, Press, Join), inspects what the
-// bot did (Messages, Calls, Members) and injects failures (BlockBot,
-// FailNext). It deliberately does not import "testing" so the demo binary
+// A control API plays the users (SendText, Press, Join, Pay), inspects
+// what the bot did (Messages, Calls, Members, Invoices) and injects
+// failures (BlockBot, FailNext). It deliberately does not import "testing" so the demo binary
 // can use it. All methods are safe for concurrent use.
 package telegramtest
 
@@ -73,6 +73,7 @@ type Server struct {
 	webhook    webhookState
 	// allowed is the bot's last allowed_updates; nil: never given.
 	allowed []string
+	stars   starState
 }
 
 type chatState struct {
@@ -239,6 +240,18 @@ func (s *Server) call(method string, p map[string]string) (any, error) {
 		return s.approveChatJoinRequest(p)
 	case "declineChatJoinRequest":
 		return s.declineChatJoinRequest(p)
+	case "createInvoiceLink":
+		return s.createInvoiceLink(p)
+	case "sendInvoice":
+		return s.sendInvoice(p)
+	case "answerPreCheckoutQuery":
+		return s.answerPreCheckoutQuery(p)
+	case "refundStarPayment":
+		return s.refundStarPayment(p)
+	case "editUserStarSubscription":
+		return s.editUserStarSubscription(p)
+	case "getStarTransactions":
+		return s.getStarTransactions(p)
 	}
 	return nil, &apiError{code: 404, desc: "Not Found"}
 }

@@ -62,6 +62,10 @@ type Message struct {
 	// Service messages about members joining or leaving a group.
 	NewChatMembers []User `json:"new_chat_members,omitempty"`
 	LeftChatMember *User  `json:"left_chat_member,omitempty"`
+	// Payments in Telegram Stars: see stars.go.
+	Invoice           *InvoiceMessage    `json:"invoice,omitempty"`
+	SuccessfulPayment *SuccessfulPayment `json:"successful_payment,omitempty"`
+	RefundedPayment   *RefundedPayment   `json:"refunded_payment,omitempty"`
 }
 
 // CallbackQuery is a pressed inline button.
@@ -81,6 +85,8 @@ type Update struct {
 	// ChatMember and ChatJoinRequest: see joins.go.
 	ChatMember      *ChatMemberUpdated `json:"chat_member,omitempty"`
 	ChatJoinRequest *ChatJoinRequest   `json:"chat_join_request,omitempty"`
+	// PreCheckoutQuery: see stars.go.
+	PreCheckoutQuery *PreCheckoutQuery `json:"pre_checkout_query,omitempty"`
 }
 
 // SentMessage is a message recorded by the fake: sent by the bot or by a
