@@ -22,7 +22,7 @@ const actor = "stripe"
 // *ignoredError, a *permanentError, or any other error (retry).
 func (w *Worker) handle(ctx context.Context, ev store.Event, attempt int, replay bool) error {
 	switch ev.Type {
-	case EventStarsPaid, EventStarsRefunded, EventStarsSubscriptionCheck:
+	case EventStarsPaid, EventStarsRefunded:
 		return w.starsEvent(ctx, ev, attempt, replay)
 	}
 	var env eventEnvelope

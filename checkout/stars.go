@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -35,10 +36,6 @@ import (
 const (
 	EventStarsPaid     = "telegram.successful_payment"
 	EventStarsRefunded = "telegram.refunded_payment"
-	// EventStarsSubscriptionCheck is shopbot's own reminder, due when a
-	// Star subscription's paid period (plus grace) runs out: if no
-	// renewal moved the period on, the subscription ended.
-	EventStarsSubscriptionCheck = "shopbot.stars_subscription_check"
 
 	// SourceTelegram: the event came in a Telegram update;
 	// SourceStarsCatchUp: from getStarTransactions.
@@ -271,6 +268,16 @@ func (s *Stars) PreCheckout(ctx context.Context, q StarsQuery) *notify.Notice {
 	o, err := s.store.GetOrder(ctx, pl.OrderID())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		// A payment already stored but not yet handled by the worker
+		// (a second tap on Pay) has no order yet, but a pending event.
+		paid, err := s.store.EarlierPending(ctx, pl.OrderID(), math.MaxUint64)
+		if err != nil {
+			s.log.Error("stars pre-checkout: reading pending payments", "order", pl.OrderID(), "err", err)
+			return refuse("stars.refused_busy", textStarsBusy)
+		}
+		if paid {
+			return refuse("stars.refused_paid", textStarsAlreadyPaid, "product", p.Name, "id", p.ID)
+		}
 		return nil
 	case err != nil:
 		// Better a retry by the buyer than a payment shopbot may not

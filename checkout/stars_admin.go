@@ -21,7 +21,8 @@ var (
 	ErrNotStars = errors.New("checkout: order not paid with Telegram Stars")
 	// ErrNotStarsSubscription: nothing to cancel.
 	ErrNotStarsSubscription = errors.New("checkout: not a Star subscription")
-	// ErrAlreadyRefunded: Telegram says the charge was refunded before.
+	// ErrAlreadyRefunded: Telegram says the charge was refunded before
+	// (StarsAPI.RefundStarPayment wraps it then).
 	ErrAlreadyRefunded = errors.New("checkout: payment already refunded")
 )
 
@@ -40,7 +41,7 @@ func (s *Stars) Refund(ctx context.Context, order store.Order) error {
 		return fmt.Errorf("checkout: order %s has no Telegram charge to refund", order.ID)
 	}
 	apiErr := s.api.RefundStarPayment(ctx, uid, charge)
-	already := apiErr != nil && strings.Contains(apiErr.Error(), "CHARGE_ALREADY_REFUNDED")
+	already := errors.Is(apiErr, ErrAlreadyRefunded)
 	if apiErr != nil && !already {
 		return fmt.Errorf("checkout: refund Stars charge of order %s: %w", order.ID, apiErr)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/shopbot/shopbot/config"
@@ -24,9 +23,6 @@ import (
 func starsChargeIndex(chargeID string) string { return "tgcharge:" + chargeID }
 
 func (w *Worker) starsEvent(ctx context.Context, ev store.Event, attempt int, replay bool) error {
-	if ev.Type == EventStarsSubscriptionCheck {
-		return w.starsSubscriptionCheck(ctx, ev)
-	}
 	var p StarsPayment
 	if err := json.Unmarshal(ev.Payload, &p); err != nil {
 		return permanent("stored payload is not a Stars payment: %v", err)
@@ -121,11 +117,6 @@ func (w *Worker) starsPaid(ctx context.Context, pay StarsPayment, attempt int, r
 			return err
 		}
 	}
-	if subscription && order.Status == store.OrderFulfilled {
-		if err := w.scheduleStarsCheck(ctx, order); err != nil {
-			return err
-		}
-	}
 	return w.deliver(ctx, order, p, attempt, replay)
 }
 
@@ -134,83 +125,6 @@ func orTime(t, def time.Time) time.Time {
 		return def
 	}
 	return t
-}
-
-// scheduleStarsCheck puts the reminder that looks, when the paid period
-// plus grace is over, whether a renewal came. Telegram sends nothing when
-// a Star subscription is not renewed, so this is how it ends. One check
-// per period end (the id names it), so redeliveries add nothing.
-func (w *Worker) scheduleStarsCheck(ctx context.Context, order store.Order) error {
-	due := order.PeriodEnd.Add(w.grace)
-	body, err := json.Marshal(starsCheck{OrderID: order.ID, PeriodEnd: order.PeriodEnd})
-	if err != nil {
-		return err
-	}
-	_, err = w.store.PutEvent(ctx, store.Event{
-		ID:   "tgsubcheck:" + order.ID + ":" + strconv.FormatInt(order.PeriodEnd.Unix(), 10),
-		Type: EventStarsSubscriptionCheck, Created: w.now().UTC(), Payload: body,
-		// Its own order key: a pending check must not hold the renewal
-		// payments of the order back until it is due.
-		OrderKey: order.ID + "#check", State: store.EventPending, NextAttemptAt: due, Source: "shopbot",
-	})
-	if err != nil {
-		return fmt.Errorf("schedule the end check of order %s: %w", order.ID, err)
-	}
-	return nil
-}
-
-type starsCheck struct {
-	OrderID   string    `json:"order_id"`
-	PeriodEnd time.Time `json:"period_end"`
-}
-
-// starsSubscriptionCheck ends a Star subscription whose period passed
-// without a renewal: the order ends and its license is revoked, as when a
-// Stripe subscription is deleted.
-func (w *Worker) starsSubscriptionCheck(ctx context.Context, ev store.Event) error {
-	var c starsCheck
-	if err := json.Unmarshal(ev.Payload, &c); err != nil {
-		return permanent("stored payload is not a subscription check: %v", err)
-	}
-	order, err := w.store.GetOrder(ctx, c.OrderID)
-	if err != nil {
-		return fmt.Errorf("read order %s: %w", c.OrderID, err)
-	}
-	if order.PeriodEnd.After(c.PeriodEnd) {
-		return ignore("order %s was renewed to %s", order.ID, order.PeriodEnd.Format(time.RFC3339))
-	}
-	if order.Status == store.OrderRevoked {
-		return ignore("order %s is revoked", order.ID)
-	}
-	wasEnded := order.Ended
-	order, err = w.store.UpsertOrder(ctx, order.ID, func(o *store.Order, _ bool) error {
-		o.Ended = true
-		if o.Status == store.OrderPending || o.Status == store.OrderFulfilled {
-			o.Status = store.OrderEnded
-		}
-		o.UpdatedAt = w.now()
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("end order %s: %w", c.OrderID, err)
-	}
-	revoked, err := w.revokeOrder(ctx, order, "star subscription not renewed")
-	if err != nil {
-		return err
-	}
-	if revoked && !wasEnded {
-		name := order.ProductID
-		if p, ok := w.products[order.ProductID]; ok {
-			name = p.Name
-		}
-		how := "not renewed"
-		if order.Canceled {
-			how = "canceled by the buyer"
-		}
-		w.alert(ctx, notify.KindCancellation, fmt.Sprintf("Star subscription ended (%s): %s, buyer %s (order %s); license %s revoked.",
-			how, name, order.Identity, order.ID, authforge.MaskKey(order.LicenseKey)))
-	}
-	return nil
 }
 
 // starsRefunded revokes the order a refunded Stars payment paid for.

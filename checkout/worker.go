@@ -486,7 +486,7 @@ func (w *Worker) outcome(ctx context.Context, ev store.Event, replay bool) outco
 // railName names the rail of an event in admin alerts.
 func railName(ev store.Event) string {
 	switch ev.Type {
-	case EventStarsPaid, EventStarsRefunded, EventStarsSubscriptionCheck:
+	case EventStarsPaid, EventStarsRefunded:
 		return "Telegram Stars"
 	}
 	return "Stripe"

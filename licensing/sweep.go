@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/licensing/authforge"
+	"github.com/shopbot/shopbot/notify"
 	"github.com/shopbot/shopbot/store"
 )
 
@@ -133,9 +135,56 @@ func (s *Service) sweepKey(ctx context.Context, key string) (*fallout, error) {
 		return s.retireLocked(ctx, lic, reasonRevoked)
 	case expired(lic, s.now()):
 		s.log.Info("license expired", "key", authforge.MaskKey(key), "product", lic.ProductID)
+		if err := s.endStarSubscription(ctx, lic); err != nil {
+			return nil, err
+		}
 		return s.retireLocked(ctx, lic, reasonExpired)
 	}
 	return nil, nil
+}
+
+// endStarSubscription ends the order of a Star subscription whose license
+// ran out: Telegram sends nothing when a Star subscription is not renewed
+// (a renewal would have extended the license), so its license's end is the
+// subscription's end. Stripe subscriptions end by Stripe's own event.
+func (s *Service) endStarSubscription(ctx context.Context, lic store.License) error {
+	if lic.OrderID == "" {
+		return nil
+	}
+	o, err := s.store.GetOrder(ctx, lic.OrderID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("licensing: order of %s: %w", authforge.MaskKey(lic.Key), err)
+	}
+	if o.Mode != config.ModeSubscription || o.OrderRail() != store.RailStars || o.Ended {
+		return nil
+	}
+	_, err = s.store.UpsertOrder(ctx, o.ID, func(o *store.Order, _ bool) error {
+		o.Ended = true
+		if o.Status == store.OrderFulfilled || o.Status == store.OrderPending {
+			o.Status = store.OrderEnded
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("licensing: end order %s: %w", o.ID, err)
+	}
+	how := "not renewed"
+	if o.Canceled {
+		how = "canceled by the buyer"
+	}
+	name := lic.ProductID
+	if p, ok := s.products[lic.ProductID]; ok && p.Name != "" {
+		name = p.Name
+	}
+	text := fmt.Sprintf("Star subscription ended (%s): %s, buyer %s (order %s); license %s expired.",
+		how, name, o.Identity, o.ID, authforge.MaskKey(lic.Key))
+	if err := s.notifier.Alert(ctx, notify.Alert{Kind: notify.KindCancellation, Text: text}); err != nil {
+		s.log.Error("admin alert failed", "err", err)
+	}
+	return nil
 }
 
 // heartbeatPage is how many due activations HeartbeatAll reads per store

@@ -105,9 +105,9 @@ type LicenseDetails struct {
 	OrderStatus string
 	// Rail is how the order was paid ("stripe", "stars"), Paid what it
 	// cost ("250 Stars"), when known.
-	Rail string
-	Paid string
-	CreatedAt   time.Time
+	Rail      string
+	Paid      string
+	CreatedAt time.Time
 	// RemoteStatus is the license server's view ("active", "revoked");
 	// RemoteUnavailable is set when it could not be asked.
 	RemoteStatus      string

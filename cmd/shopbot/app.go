@@ -86,6 +86,8 @@ type app struct {
 	broadcasts *broadcast.Service
 	// uses counts gated uses for dispute evidence (terms.go).
 	uses *accesslog.Log
+	// pay offers the payment rails and takes Stars payments (stars.go).
+	pay *payments
 }
 
 // newApp builds everything; nothing receives input until run. On error what
@@ -177,7 +179,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	}
 	langs := newLanguages(a.db, catalog, log.With("part", "languages"))
 	a.router.SetSpeaker(langs)
+	a.pay = &payments{cfg: &a.cfg, db: a.db, lic: a.lic, words: catalog}
 	cmds, err := commands.New(commands.Options{
+		Payments:  a.pay,
 		Terms:     cmdTerms,
 		Shop:      sh,
 		Products:  cfg.Products,
@@ -196,6 +200,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		opts.Words, opts.Language = catalog, langs.Of
 		opts.Entitled, opts.Members, opts.OnRemoval = a.lic.Entitled, a.db, a.accessRemoved
 		opts.Feed = a.router
+		opts.Payments = a.pay
 		err = a.retryStart(ctx, "telegram", telegram.ErrUnauthorized, func() (err error) {
 			a.tg, err = telegram.New(ctx, opts)
 			return err
@@ -204,6 +209,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			return nil, err
 		}
 		a.router.Register(identity.Telegram, a.tg)
+		a.pay.stars, err = checkout.NewStars(checkout.StarsOptions{
+			Store: a.db, API: starsAPI{bot: a.tg}, Config: &a.cfg, Wake: a.worker.Wake,
+			Logger: log.With("part", "stars"), Clock: a.hooks.now,
+		})
+		if err != nil {
+			return nil, err
+		}
 	}
 	if cfg.DiscordEnabled() {
 		opts, err := discordOptions(cfg, cmds, h, log.With("part", "discord"))
@@ -392,6 +404,9 @@ func (a *app) run(ctx context.Context) error {
 	work.Go(func() { fail("fulfillment", a.worker.Run(workCtx)) })
 	work.Go(func() { fail("sweeper", a.lic.RunSweeper(workCtx, sweepInterval)) })
 	work.Go(func() { a.runCatchUp(workCtx) })
+	if a.pay.stars != nil {
+		work.Go(func() { a.pay.stars.RunCatchUp(workCtx, starsCatchUpEvery) })
+	}
 	if a.cfg.Store.BackupDir != "" {
 		work.Go(func() { a.runBackups(workCtx) })
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -71,6 +72,9 @@ type world struct {
 	lastMsg        map[int64]int
 	// storeOpened, when set, is given the shop's store at each start.
 	storeOpened func(*store.DB)
+	// shift moves the core's clock ahead of real time (nanoseconds), for
+	// tests of what happens weeks later.
+	shift atomic.Int64
 }
 
 func newWorld(t *testing.T) *world {
@@ -232,6 +236,7 @@ func (w *world) start() {
 		unpaced:     !w.paced,
 		retryBase:   50 * time.Millisecond,
 		storeOpened: w.storeOpened,
+		now:         func() time.Time { return time.Now().Add(time.Duration(w.shift.Load())) },
 	}
 	go func() {
 		w.done <- runWith(ctx, []string{"run", "-config", path}, env, w.logs, w.logs, h)

@@ -16,6 +16,7 @@ import (
 	"github.com/shopbot/shopbot/internal/accesslog"
 	"github.com/shopbot/shopbot/internal/terms"
 	"github.com/shopbot/shopbot/licensing"
+	"github.com/shopbot/shopbot/notify"
 	"github.com/shopbot/shopbot/store"
 )
 
@@ -152,6 +153,10 @@ func (s *shop) Lookup(ctx context.Context, actor identity.Identity, t commands.T
 		if in.Order != nil {
 			d.OrderID = in.Order.ID
 			d.OrderStatus = string(in.Order.Status)
+			d.Rail = in.Order.OrderRail()
+			if in.Order.Amount > 0 {
+				d.Paid = notify.Money(in.Order.Amount, in.Order.Currency)
+			}
 		}
 		switch {
 		case in.Remote != nil:
@@ -236,6 +241,9 @@ func (s *shop) Stats(ctx context.Context) (commands.Stats, error) {
 		CreditsEstimate: ls.CreditsEstimate,
 		Chat:            s.chatLoadNow(),
 		AccessRemovals:  db.AccessRemovals,
+
+		Revenue:             revenueLines(db.Revenue),
+		ActiveSubscriptions: db.ActiveSubscriptions,
 	}, nil
 }
 
@@ -344,6 +352,9 @@ func (s *shop) license(in licensing.Info, viewer identity.Identity) commands.Lic
 	if viewer.Platform != "" {
 		c.Activated = slices.ContainsFunc(in.Holders, func(a store.Activation) bool { return a.Identity == viewer })
 		c.Billing = billable(in, viewer)
+		if o := in.Order; o != nil && o.Mode == config.ModeSubscription && o.OrderRail() == store.RailStars && l.Owner == viewer && !o.Ended {
+			c.StarsSubscription, c.Canceled = true, o.Canceled
+		}
 	}
 	return c
 }
