@@ -286,7 +286,7 @@ func TestPaidErrorIsRedelivered(t *testing.T) {
 	p.mu.Unlock()
 	upd := telegramtest.Update{UpdateID: 900001, Message: &telegramtest.Message{
 		MessageID: 9001, From: &germanBuyer, Date: e.clock.Now().Unix(),
-		Chat: telegramtest.Chat{ID: germanBuyer.ID, Type: "private"},
+		Chat:              telegramtest.Chat{ID: germanBuyer.ID, Type: "private"},
 		SuccessfulPayment: &telegramtest.SuccessfulPayment{Currency: "XTR", TotalAmount: 250, InvoicePayload: "order:o-2", TelegramPaymentChargeID: "stxn_wire"},
 	}}
 	if status, err := e.tg.DeliverWebhook(waitCtx(t), e.hookURL, secret, upd); err != nil || status != 500 {
