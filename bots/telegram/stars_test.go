@@ -205,6 +205,39 @@ func TestPreCheckoutRefusedWithoutPayments(t *testing.T) {
 	}
 }
 
+// stuckPayments never decides in time: PreCheckout waits until the test
+// ends, or panics.
+type stuckPayments struct {
+	payments
+	release chan struct{}
+	panics  bool
+}
+
+func (p *stuckPayments) PreCheckout(ctx context.Context, q telegram.PreCheckout) string {
+	if p.panics {
+		panic("decision failed")
+	}
+	<-p.release
+	return ""
+}
+
+// A decision that does not come within PreCheckoutTimeout, or panics, is
+// answered with a refusal the buyer can retry, not left to Telegram's
+// timeout.
+func TestPreCheckoutTooSlowOrPanickingIsRefused(t *testing.T) {
+	for _, panics := range []bool{false, true} {
+		p := &stuckPayments{release: make(chan struct{}), panics: panics}
+		t.Cleanup(func() { close(p.release) })
+		e := start(t, telegram.ModePolling, func(o *telegram.Options) {
+			o.Payments = p
+			o.PreCheckoutTimeout = time.Millisecond
+		})
+		if r := pay(t, e, germanBuyer, link(t, e, proInvoice)); r.OK || r.ErrorMessage != telegram.TextPreCheckoutBusy {
+			t.Errorf("panics %v: Pay = %+v, want the busy refusal", panics, r)
+		}
+	}
+}
+
 // A buyer over their command budget still gets their pre-checkout query
 // answered: it is not a command and does not queue behind them.
 func TestPreCheckoutAnsweredDuringAFlood(t *testing.T) {

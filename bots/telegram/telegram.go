@@ -107,6 +107,10 @@ type Options struct {
 	// Payments takes Telegram Stars payments (stars.go); nil: payments
 	// are not handled (pre-checkout queries are refused).
 	Payments Payments
+	// PreCheckoutTimeout bounds Payments.PreCheckout; a later decision is
+	// a refusal the buyer may retry. Default 6s, at most 7s (Telegram
+	// waits 10s for the answer).
+	PreCheckoutTimeout time.Duration
 }
 
 // Bot is the running adapter.
@@ -157,6 +161,8 @@ type Bot struct {
 	feed           notify.Alerter
 	rightsAlerts   rightsMemo
 	payments       Payments
+	// preCheckoutWithin is Options.PreCheckoutTimeout.
+	preCheckoutWithin time.Duration
 }
 
 var _ notify.Sender = (*Bot)(nil)
@@ -186,34 +192,35 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 	pacing.RetryAfter, pacing.Now, pacing.Sleep = retryAfter, opts.Now, paceSleep
 	pacing.Logger = opts.Logger
 	b := &Bot{
-		words:          opts.Words,
-		lang:           opts.Language,
-		feed:           opts.Feed,
-		payments:       opts.Payments,
-		rightsAlerts:   rightsMemo{m: map[int64]time.Time{}},
-		cmds:           opts.Commands,
-		log:            opts.Logger,
-		token:          opts.Token,
-		apiURL:         strings.TrimRight(opts.APIURL, "/"),
-		client:         opts.HTTPClient,
-		mode:           opts.Mode,
-		secret:         opts.WebhookSecret,
-		admins:         map[int64]bool{},
-		chats:          map[int64][]config.Product{},
-		exempts:        map[int64]map[int64]bool{},
-		entitled:       opts.Entitled,
-		members:        opts.Members,
-		onRemoval:      opts.OnRemoval,
-		maxBody:        opts.MaxBodyBytes,
-		handlerTimeout: opts.HandlerTimeout,
-		callTimeout:    opts.CallTimeout,
-		maxRetryAfter:  opts.MaxRetryAfter,
-		now:            opts.Now,
-		sleep:          opts.Sleep,
-		out:            outbox.New(pacing),
-		budget:         opts.Budget,
-		seen:           newRecent(1024),
-		invites:        inviteMemo{m: map[[2]int64]time.Time{}},
+		words:             opts.Words,
+		lang:              opts.Language,
+		feed:              opts.Feed,
+		payments:          opts.Payments,
+		preCheckoutWithin: opts.PreCheckoutTimeout,
+		rightsAlerts:      rightsMemo{m: map[int64]time.Time{}},
+		cmds:              opts.Commands,
+		log:               opts.Logger,
+		token:             opts.Token,
+		apiURL:            strings.TrimRight(opts.APIURL, "/"),
+		client:            opts.HTTPClient,
+		mode:              opts.Mode,
+		secret:            opts.WebhookSecret,
+		admins:            map[int64]bool{},
+		chats:             map[int64][]config.Product{},
+		exempts:           map[int64]map[int64]bool{},
+		entitled:          opts.Entitled,
+		members:           opts.Members,
+		onRemoval:         opts.OnRemoval,
+		maxBody:           opts.MaxBodyBytes,
+		handlerTimeout:    opts.HandlerTimeout,
+		callTimeout:       opts.CallTimeout,
+		maxRetryAfter:     opts.MaxRetryAfter,
+		now:               opts.Now,
+		sleep:             opts.Sleep,
+		out:               outbox.New(pacing),
+		budget:            opts.Budget,
+		seen:              newRecent(1024),
+		invites:           inviteMemo{m: map[[2]int64]time.Time{}},
 	}
 	defer func() {
 		if err != nil {
@@ -345,6 +352,11 @@ func check(o *Options) error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.PreCheckoutTimeout <= 0 {
+		o.PreCheckoutTimeout = preCheckoutDecideWithin
+	}
+	// The answer itself needs the rest of the 8 s.
+	o.PreCheckoutTimeout = min(o.PreCheckoutTimeout, preCheckoutAnswerWithin-time.Second)
 	if o.Budget == nil {
 		o.Budget = budget.New(budget.Options{Now: o.Now})
 	}
