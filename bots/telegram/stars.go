@@ -112,7 +112,7 @@ func (b *Bot) onPreCheckout(ctx context.Context, q *models.PreCheckoutQuery) {
 }
 
 // decidePreCheckout asks Payments, but never for longer than
-// b.preCheckoutWithin: a late decision is a refusal the buyer can
+// b.decideWithin: a late decision is a refusal the buyer can
 // retry, where no answer at all looks like a broken shop.
 func (b *Bot) decidePreCheckout(ctx context.Context, q *models.PreCheckoutQuery) string {
 	if b.payments == nil {
@@ -122,7 +122,7 @@ func (b *Bot) decidePreCheckout(ctx context.Context, q *models.PreCheckoutQuery)
 	if q.From != nil {
 		pc.UserID, pc.LanguageCode = q.From.ID, q.From.LanguageCode
 	}
-	dctx, cancel := context.WithTimeout(ctx, b.preCheckoutWithin)
+	dctx, cancel := context.WithTimeout(ctx, b.decideWithin)
 	defer cancel()
 	answer := make(chan string, 1)
 	go func() {

@@ -161,8 +161,7 @@ type Bot struct {
 	feed           notify.Alerter
 	rightsAlerts   rightsMemo
 	payments       Payments
-	// preCheckoutWithin is Options.PreCheckoutTimeout.
-	preCheckoutWithin time.Duration
+	decideWithin   time.Duration // Options.PreCheckoutTimeout
 }
 
 var _ notify.Sender = (*Bot)(nil)
@@ -192,35 +191,35 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 	pacing.RetryAfter, pacing.Now, pacing.Sleep = retryAfter, opts.Now, paceSleep
 	pacing.Logger = opts.Logger
 	b := &Bot{
-		words:             opts.Words,
-		lang:              opts.Language,
-		feed:              opts.Feed,
-		payments:          opts.Payments,
-		preCheckoutWithin: opts.PreCheckoutTimeout,
-		rightsAlerts:      rightsMemo{m: map[int64]time.Time{}},
-		cmds:              opts.Commands,
-		log:               opts.Logger,
-		token:             opts.Token,
-		apiURL:            strings.TrimRight(opts.APIURL, "/"),
-		client:            opts.HTTPClient,
-		mode:              opts.Mode,
-		secret:            opts.WebhookSecret,
-		admins:            map[int64]bool{},
-		chats:             map[int64][]config.Product{},
-		exempts:           map[int64]map[int64]bool{},
-		entitled:          opts.Entitled,
-		members:           opts.Members,
-		onRemoval:         opts.OnRemoval,
-		maxBody:           opts.MaxBodyBytes,
-		handlerTimeout:    opts.HandlerTimeout,
-		callTimeout:       opts.CallTimeout,
-		maxRetryAfter:     opts.MaxRetryAfter,
-		now:               opts.Now,
-		sleep:             opts.Sleep,
-		out:               outbox.New(pacing),
-		budget:            opts.Budget,
-		seen:              newRecent(1024),
-		invites:           inviteMemo{m: map[[2]int64]time.Time{}},
+		words:          opts.Words,
+		lang:           opts.Language,
+		feed:           opts.Feed,
+		payments:       opts.Payments,
+		decideWithin:   opts.PreCheckoutTimeout,
+		rightsAlerts:   rightsMemo{m: map[int64]time.Time{}},
+		cmds:           opts.Commands,
+		log:            opts.Logger,
+		token:          opts.Token,
+		apiURL:         strings.TrimRight(opts.APIURL, "/"),
+		client:         opts.HTTPClient,
+		mode:           opts.Mode,
+		secret:         opts.WebhookSecret,
+		admins:         map[int64]bool{},
+		chats:          map[int64][]config.Product{},
+		exempts:        map[int64]map[int64]bool{},
+		entitled:       opts.Entitled,
+		members:        opts.Members,
+		onRemoval:      opts.OnRemoval,
+		maxBody:        opts.MaxBodyBytes,
+		handlerTimeout: opts.HandlerTimeout,
+		callTimeout:    opts.CallTimeout,
+		maxRetryAfter:  opts.MaxRetryAfter,
+		now:            opts.Now,
+		sleep:          opts.Sleep,
+		out:            outbox.New(pacing),
+		budget:         opts.Budget,
+		seen:           newRecent(1024),
+		invites:        inviteMemo{m: map[[2]int64]time.Time{}},
 	}
 	defer func() {
 		if err != nil {
