@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
@@ -197,6 +198,12 @@ func (b *Bot) InvoiceLink(ctx context.Context, inv Invoice) (string, error) {
 	if inv.Stars <= 0 {
 		return "", fmt.Errorf("telegram: createInvoiceLink: price %d Stars: must be positive", inv.Stars)
 	}
+	if inv.Description == "" {
+		inv.Description = inv.Title
+	}
+	// A product name from the config can be longer than Telegram takes;
+	// clipped, the buyer still sees which product it is.
+	inv.Title, inv.Description = clip(inv.Title, maxInvoiceTitle), clip(inv.Description, maxInvoiceDescription)
 	params := &bot.CreateInvoiceLinkParams{
 		Title:              inv.Title,
 		Description:        inv.Description,
@@ -215,6 +222,21 @@ func (b *Bot) InvoiceLink(ctx context.Context, inv Invoice) (string, error) {
 		return "", b.apiErr("createInvoiceLink", err)
 	}
 	return link, nil
+}
+
+// Telegram's limits on an invoice's texts, in characters.
+const (
+	maxInvoiceTitle       = 32
+	maxInvoiceDescription = 255
+)
+
+// clip shortens s to at most n characters, ending in "…" when cut.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
 }
 
 // RefundStarPayment gives a Stars payment back to the buyer. Telegram

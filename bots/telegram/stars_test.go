@@ -162,8 +162,19 @@ func TestInvoiceLink(t *testing.T) {
 	if s := e.clock.Sleeps(); len(s) == 0 || s[len(s)-1] != 3*time.Second {
 		t.Errorf("sleeps = %v, want a 3s wait", s)
 	}
+	// Texts too long for Telegram are clipped, not refused: a product
+	// name is the seller's to choose.
+	long := proInvoice
+	long.Title, long.Description = strings.Repeat("ü", 40), ""
+	if inv, _ := e.tg.Invoice(link(t, e, long)); inv.Title != strings.Repeat("ü", 31)+"…" || inv.Description != long.Title {
+		t.Errorf("long title: invoice = %+v", inv)
+	}
+	long.Description = strings.Repeat("d", 300)
+	if inv, _ := e.tg.Invoice(link(t, e, long)); inv.Description != strings.Repeat("d", 254)+"…" {
+		t.Errorf("long description: invoice = %+v", inv)
+	}
 	bad := proInvoice
-	bad.Title = strings.Repeat("x", 33)
+	bad.Payload = strings.Repeat("p", 129)
 	_, err := e.bot.InvoiceLink(waitCtx(t), bad)
 	if err == nil || !errors.Is(err, bot.ErrorBadRequest) || !strings.Contains(err.Error(), "createInvoiceLink") || strings.Contains(err.Error(), e.tg.Token()) {
 		t.Errorf("invalid invoice: %v", err)
