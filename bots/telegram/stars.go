@@ -183,7 +183,10 @@ func (b *Bot) onPayment(ctx context.Context, m *models.Message) error {
 	return nil
 }
 
-// Invoice is a Stars invoice for InvoiceLink.
+// Invoice is a Stars invoice for InvoiceLink. Title and Description are
+// clipped to Telegram's 32 and 255 characters; an empty Description is
+// the Title. Payload (1-128 bytes) comes back in the pre-checkout query
+// and the payment.
 type Invoice struct {
 	Title, Description, Payload string
 	Stars                       int // price in Stars (currency XTR, provider_token empty, one LabeledPrice)
