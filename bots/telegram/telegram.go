@@ -107,6 +107,10 @@ type Options struct {
 	// Payments takes Telegram Stars payments (stars.go); nil: payments
 	// are not handled (pre-checkout queries are refused).
 	Payments Payments
+	// PreCheckoutTimeout bounds Payments.PreCheckout; a later decision is
+	// a refusal the buyer may retry. Default 6s, at most 7s (Telegram
+	// waits 10s for the answer).
+	PreCheckoutTimeout time.Duration
 }
 
 // Bot is the running adapter.
@@ -157,6 +161,7 @@ type Bot struct {
 	feed           notify.Alerter
 	rightsAlerts   rightsMemo
 	payments       Payments
+	decideWithin   time.Duration // Options.PreCheckoutTimeout
 }
 
 var _ notify.Sender = (*Bot)(nil)
@@ -190,6 +195,7 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 		lang:           opts.Language,
 		feed:           opts.Feed,
 		payments:       opts.Payments,
+		decideWithin:   opts.PreCheckoutTimeout,
 		rightsAlerts:   rightsMemo{m: map[int64]time.Time{}},
 		cmds:           opts.Commands,
 		log:            opts.Logger,
@@ -345,6 +351,11 @@ func check(o *Options) error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.PreCheckoutTimeout <= 0 {
+		o.PreCheckoutTimeout = preCheckoutDecideWithin
+	}
+	// The answer itself needs the rest of the 8 s.
+	o.PreCheckoutTimeout = min(o.PreCheckoutTimeout, preCheckoutAnswerWithin-time.Second)
 	if o.Budget == nil {
 		o.Budget = budget.New(budget.Options{Now: o.Now})
 	}

@@ -7,8 +7,8 @@
 //
 // A control API plays the users (SendText, Press, Join, Pay), inspects
 // what the bot did (Messages, Calls, Members, Invoices) and injects
-// failures (BlockBot, FailNext). It deliberately does not import "testing" so the demo binary
-// can use it. All methods are safe for concurrent use.
+// failures (BlockBot, FailNext). It deliberately does not import
+// "testing" so the demo binary can use it. All methods are safe for concurrent use.
 package telegramtest
 
 import (

@@ -121,6 +121,8 @@ type starCharge struct {
 	invoice  InvoiceInfo
 	sub      string // first charge id of its subscription; "" for one-time
 	refunded bool
+	paid     SuccessfulPayment
+	msg      *Message // the successful_payment message; nil: not delivered
 }
 
 type starSub struct {
@@ -383,7 +385,7 @@ func providerChargeID(chargeID string) string { return "xtr_" + chargeID }
 
 // paymentMessageLocked adds a payment service message from user in their
 // private chat (opening it if needed) and queues its update.
-func (s *Server) paymentMessageLocked(user User, m Message) {
+func (s *Server) paymentMessageLocked(user User, m Message) *Message {
 	s.rememberUserLocked(&user)
 	c, ok := s.chats[user.ID]
 	if !ok {
@@ -395,4 +397,5 @@ func (s *Server) paymentMessageLocked(user User, m Message) {
 	msg := sm.Message
 	s.nextUpdate++
 	s.queueLocked(Update{UpdateID: s.nextUpdate, Message: &msg})
+	return &msg
 }

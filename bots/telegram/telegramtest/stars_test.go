@@ -434,3 +434,32 @@ func TestSendInvoiceIsPayable(t *testing.T) {
 		t.Errorf("Pay = %+v, %v", out.res, out.err)
 	}
 }
+
+func TestResendPayment(t *testing.T) {
+	s := New(Options{})
+	defer s.Close()
+	link := makeLink(t, s, nil)
+	offline := s.PayOffline(payer, link)
+	b := &bot{t: t, s: s}
+	if err := s.ResendPayment(offline); err != nil {
+		t.Fatal(err)
+	}
+	first := b.next()
+	if first.Message == nil || first.Message.SuccessfulPayment == nil || first.Message.SuccessfulPayment.TelegramPaymentChargeID != offline ||
+		first.Message.SuccessfulPayment.TotalAmount != 250 || first.Message.From.ID != payer.ID {
+		t.Fatalf("late delivery = %+v", first.Message)
+	}
+	if err := s.ResendPayment(offline); err != nil {
+		t.Fatal(err)
+	}
+	again := b.next()
+	if again.UpdateID == first.UpdateID || again.Message.MessageID != first.Message.MessageID || *again.Message.SuccessfulPayment != *first.Message.SuccessfulPayment {
+		t.Errorf("resent = %+v (update %d), first = %+v (update %d)", again.Message, again.UpdateID, first.Message, first.UpdateID)
+	}
+	if err := s.ResendPayment("stxn_unknown"); err == nil {
+		t.Error("resent an unknown charge")
+	}
+	if txns := transactions(t, s, nil); len(txns) != 1 {
+		t.Errorf("a resend made transactions: %+v", txns)
+	}
+}
