@@ -91,7 +91,7 @@ func TestStarsPurchaseOnceAcrossRedeliveryAndRestart(t *testing.T) {
 	w.waitIdle()
 
 	w.shutdown()
-	if err := w.tg.RedeliverPayment(charge); err != nil {
+	if err := w.tg.ResendPayment(charge); err != nil {
 		t.Fatal(err)
 	}
 	w.start()
