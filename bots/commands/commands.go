@@ -130,6 +130,8 @@ type Options struct {
 	// Languages, optional, hears the language of every request, so
 	// notices sent later can use it.
 	Languages Languages
+	// Dashboard runs /dashboard (dashboard.go); optional.
+	Dashboard Dashboard
 }
 
 // Languages remembers the language each identity writes in.
@@ -154,6 +156,7 @@ type Handler struct {
 	terms     Terms
 	words     *words.Catalog
 	langs     Languages
+	dash      Dashboard
 }
 
 // commandName is the shape Telegram accepts for commands; Discord's slash
@@ -174,7 +177,7 @@ func builtin(name string) bool {
 // adapters hide from members (Discord) and refuse without a core call.
 func AdminCommand(name string) bool {
 	switch name {
-	case "revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync", "broadcast":
+	case "revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync", "broadcast", "dashboard":
 		return true
 	}
 	return false
@@ -198,6 +201,7 @@ func New(opts Options) (*Handler, error) {
 		terms:     opts.Terms,
 		words:     opts.Words,
 		langs:     opts.Languages,
+		dash:      opts.Dashboard,
 	}
 	if h.words == nil {
 		h.words = englishOnly().c
@@ -260,6 +264,8 @@ func (h *Handler) Handle(ctx context.Context, req Request) Reply {
 		return h.broadcast(ctx, req)
 	case "mute", "unmute":
 		return h.mute(ctx, req, cmd == "mute")
+	case "dashboard":
+		return h.dashboard(ctx, req)
 	case "revoke":
 		return h.admin(ctx, req, cmd, h.revoke)
 	case "lookup":
@@ -389,6 +395,9 @@ func (h *Handler) Menu(admin bool) []MenuEntry {
 		)
 		if h.announcer != nil {
 			m = append(m, MenuEntry{"broadcast", descBroadcast})
+		}
+		if h.dash != nil {
+			m = append(m, MenuEntry{"dashboard", descDashboard})
 		}
 	}
 	return m
