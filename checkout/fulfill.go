@@ -133,6 +133,10 @@ func (w *Worker) checkoutPaid(ctx context.Context, env eventEnvelope, s checkout
 		}
 		o.CustomerID = orString(o.CustomerID, string(s.Customer))
 		o.PaymentIntentID = orString(o.PaymentIntentID, string(s.PaymentIntent))
+		o.Rail = store.RailStripe
+		if s.Currency != "" {
+			o.Amount, o.Currency = s.AmountTotal, s.Currency
+		}
 		o.UpdatedAt = now
 		if o.LicenseKey == "" && o.Status == store.OrderPending {
 			if reversed != "" {
@@ -163,6 +167,12 @@ func (w *Worker) checkoutPaid(ctx context.Context, env eventEnvelope, s checkout
 		}
 		w.sale(ctx, order, p, notify.Money(s.AmountTotal, s.Currency))
 	}
+	if order.Status == store.OrderFulfilled && s.Currency != "" {
+		if err := w.ledger(ctx, store.Payment{ID: s.ID, Kind: store.PaymentSale, ProductID: p.ID,
+			Rail: store.RailStripe, Currency: s.Currency, Amount: s.AmountTotal}); err != nil {
+			return err
+		}
+	}
 	w.forgetSession(ctx, s.ID)
 	return w.deliver(ctx, order, p, attempt, replay)
 }
@@ -189,6 +199,18 @@ func (w *Worker) issue(ctx context.Context, order store.Order, p config.Product,
 	w.log.Info("order fulfilled", "order", order.ID, "product", p.ID, "identity", order.Identity.String(),
 		"key", authforge.MaskKey(lic.Key), "reconciled", reconcile)
 	return out, nil
+}
+
+// ledger records a payment in the store's payments ledger (once per
+// payment id, so a retried event does not count twice).
+func (w *Worker) ledger(ctx context.Context, p store.Payment) error {
+	if p.At.IsZero() {
+		p.At = w.now()
+	}
+	if _, err := w.store.RecordPayment(ctx, p); err != nil {
+		return fmt.Errorf("record %s %s in the ledger: %w", p.Kind, p.ID, err)
+	}
+	return nil
 }
 
 // eventCreatedKey carries the Stripe creation time of the event in hand

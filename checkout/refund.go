@@ -19,7 +19,28 @@ const orderWaitAttempts = 4
 // license when stripe.revoke_on_refund is on.
 func (w *Worker) refunded(ctx context.Context, c charge, attempt int) error {
 	full := c.Refunded || (c.Amount > 0 && c.AmountRefunded >= c.Amount)
-	return w.moneyBack(ctx, "refund", notify.Money(c.AmountRefunded, c.Currency), string(c.PaymentIntent), c.ID, full, w.onRefund, "stripe.revoke_on_refund", attempt)
+	if err := w.moneyBack(ctx, "refund", notify.Money(c.AmountRefunded, c.Currency), string(c.PaymentIntent), c.ID, full, w.onRefund, "stripe.revoke_on_refund", attempt); err != nil {
+		return err
+	}
+	return w.refundLedger(ctx, c)
+}
+
+// refundLedger files the refund under the refunded order's product. A
+// charge refunded in several parts is filed once, with the amount of the
+// first refund event that reached shopbot.
+func (w *Worker) refundLedger(ctx context.Context, c charge) error {
+	if c.PaymentIntent == "" || c.AmountRefunded <= 0 || c.Currency == "" {
+		return nil
+	}
+	order, err := w.store.OrderByPaymentIntent(ctx, string(c.PaymentIntent))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil // not a shopbot order (moneyBack said why)
+	}
+	if err != nil {
+		return fmt.Errorf("find order of payment %s: %w", c.PaymentIntent, err)
+	}
+	return w.ledger(ctx, store.Payment{ID: c.ID, Kind: store.PaymentRefund, ProductID: order.ProductID,
+		Rail: store.RailStripe, Currency: c.Currency, Amount: c.AmountRefunded})
 }
 
 // disputed handles charge.dispute.created: revoked when

@@ -89,7 +89,20 @@ func (w *Worker) invoiceEvent(ctx context.Context, typ string, in invoice, attem
 	}
 	f.periodEnd, f.live, f.payment = in.periodEnd(), true, string(in.PaymentIntent)
 	f.amount = notify.Money(in.AmountPaid, in.Currency)
-	return w.applySub(ctx, f, attempt, replay)
+	if err := w.applySub(ctx, f, attempt, replay); err != nil {
+		return err
+	}
+	if in.AmountPaid <= 0 || in.Currency == "" {
+		return nil
+	}
+	// The first invoice is the sale (the Checkout session's amount is the
+	// same money); every later one a renewal.
+	kind := store.PaymentRenewal
+	if in.BillingReason == "subscription_create" {
+		kind = store.PaymentSale
+	}
+	return w.ledger(ctx, store.Payment{ID: in.ID, Kind: kind, ProductID: f.product.ID,
+		Rail: store.RailStripe, Currency: in.Currency, Amount: in.AmountPaid})
 }
 
 // subBuyer fills the product and buyer from the event's metadata, or from
@@ -136,6 +149,7 @@ func (w *Worker) applySub(ctx context.Context, f subFact, attempt int, replay bo
 		o.ProductID = orString(o.ProductID, f.product.ID)
 		o.CustomerID = orString(o.CustomerID, f.customer)
 		o.SessionID = orString(o.SessionID, f.sessionID)
+		o.Rail = orString(o.Rail, store.RailStripe)
 		if f.payment != "" {
 			o.PaymentIntentID = f.payment // the latest paid invoice, for refunds
 		}

@@ -1,6 +1,7 @@
 package checkout_test
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
@@ -30,7 +31,9 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	if h.created() != 0 {
 		t.Fatal("license before the period end is known")
 	}
-	h.deliver(stripetest.SubscriptionCreated(subParams("evt_s", end1)), stripetest.InvoicePaid(subParams("evt_i1", end1)))
+	first := subParams("evt_i1", end1)
+	first.BillingReason = "subscription_create"
+	h.deliver(stripetest.SubscriptionCreated(subParams("evt_s", end1)), stripetest.InvoicePaid(first))
 	h.drain()
 	lic := h.wantOneLicense(alice)
 	if !lic.ExpiresAt.Equal(end1.Add(grace)) || lic.Label != "shopbot:sub_1" {
@@ -50,6 +53,25 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	}
 	if o := h.order("sub_1"); !o.PeriodEnd.Equal(end2) {
 		t.Fatalf("order period end %s after renewal, want %s", o.PeriodEnd, end2)
+	}
+	// The ledger has the first invoice as the sale, the next as a renewal,
+	// and the Checkout session's same money not again; a redelivered
+	// invoice event counts once.
+	h.deliver(stripetest.InvoicePaid(subParams("evt_i2", end2)))
+	h.drain()
+	st, err := h.db.Stats(h.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.Revenue) != 1 || st.Revenue[0] != (store.Revenue{Rail: store.RailStripe, Currency: "usd", Amount: 4000, Payments: 2}) {
+		t.Fatalf("revenue %+v, want one sale and one renewal of 20.00 USD", st.Revenue)
+	}
+	days, err := h.db.SalesByDay(h.ctx, h.clock.Now(), h.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(days) != 1 || days[0].Sales != 1 || days[0].Renewals != 1 || days[0].ProductID != "sub" || st.ActiveSubscriptions != 1 {
+		t.Fatalf("ledger %+v, active subscriptions %d", days, st.ActiveSubscriptions)
 	}
 	// Payment trouble warns the buyer.
 	h.deliver(stripetest.InvoicePaymentFailed(subParams("evt_f", end2)))
@@ -73,6 +95,9 @@ func TestSubscriptionLifecycle(t *testing.T) {
 	}
 	if o := h.order("sub_1"); !o.Ended || o.Status != store.OrderEnded {
 		t.Fatalf("order %+v", o)
+	}
+	if st, _ := h.db.Stats(h.ctx); st.ActiveSubscriptions != 0 {
+		t.Fatalf("%d active subscriptions after the end", st.ActiveSubscriptions)
 	}
 }
 
@@ -234,6 +259,13 @@ func TestRefundsAndDisputes(t *testing.T) {
 			}
 			if ev := h.event("evt_r"); ev.State != store.EventDone {
 				t.Fatalf("event %+v", ev)
+			}
+			want := store.Revenue{Rail: store.RailStripe, Currency: "usd", Amount: 2000, Payments: 1}
+			if strings.Contains(c.name, "refund") {
+				want.Refunded = cmp.Or(c.amount, 2000)
+			}
+			if st, _ := h.db.Stats(h.ctx); len(st.Revenue) != 1 || st.Revenue[0] != want {
+				t.Fatalf("revenue %+v, want %+v", st.Revenue, want)
 			}
 		})
 	}

@@ -34,7 +34,7 @@ var (
 )
 
 // SchemaVersion is the layout this code reads and writes (see doc.go).
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 // DefaultLockTimeout is how long Open waits for the file lock.
 const DefaultLockTimeout = 2 * time.Second
@@ -72,6 +72,8 @@ const (
 	bucketMembers            = "members"
 	bucketTerms              = "terms_accepted" // terms.go
 	bucketAccessLog          = "access_log"     // terms.go
+	bucketSalesDaily         = "sales_daily"    // sales.go
+	bucketPayments           = "payments"       // sales.go
 )
 
 // allBuckets is a function, not a var, to keep the package free of mutable
@@ -85,7 +87,7 @@ func allBuckets() []string {
 		bucketSessions, bucketSessionsID, bucketAudit, bucketMembers,
 		bucketBroadcasts, bucketMuted,
 		bucketTerms, bucketAccessLog,
-		bucketLanguages,
+		bucketLanguages, bucketSalesDaily, bucketPayments,
 	}
 }
 

@@ -26,6 +26,7 @@ func migrations() []migration {
 		{from: 2, what: "order, license and activation counters and the licenses' due index built, so /stats, /metrics and the sweeper read a few keys", run: migrateCountersV3},
 		{from: 3, what: "activations' refresh index built, so the eager heartbeat reads only the activations it is due to refresh", run: migrateRefreshV4},
 		{from: 4, what: "orders, licenses and activations rewritten from JSON into the compact binary record form", run: migrateCompactV5},
+		{from: 5, what: "active subscriptions counted, so /stats and the dashboard read one key", run: migrateSubsV6},
 	}
 }
 

@@ -41,6 +41,33 @@ type Order struct {
 	DeliveryError string    `json:"delivery_error,omitempty" rec:"15"`
 	CreatedAt     time.Time `json:"created_at" rec:"16"`
 	UpdatedAt     time.Time `json:"updated_at" rec:"17"`
+	// Rail is how the order was paid: RailStripe (also when empty, as
+	// orders from before rails were recorded) or RailStars.
+	Rail string `json:"rail,omitempty" rec:"18"`
+	// Amount is what the buyer paid for the first period, in the
+	// currency's minor unit (whole Stars for XTR); zero when unknown.
+	Amount   int64  `json:"amount,omitempty" rec:"19"`
+	Currency string `json:"currency,omitempty" rec:"20"`
+	// ChargeID is the Telegram Stars charge that paid the order (for a
+	// Star subscription, its first payment, which names the subscription);
+	// LastChargeID the latest one, which a refund gives back.
+	ChargeID     string `json:"charge_id,omitempty" rec:"21"`
+	LastChargeID string `json:"last_charge_id,omitempty" rec:"22"`
+}
+
+// Payment rails.
+const (
+	RailStripe = "stripe"
+	RailStars  = "stars"
+)
+
+// OrderRail is o's payment rail, RailStripe for orders recorded before
+// rails were.
+func (o Order) OrderRail() string {
+	if o.Rail == "" {
+		return RailStripe
+	}
+	return o.Rail
 }
 
 // GetOrder returns the order with that id.
@@ -140,6 +167,9 @@ func (db *DB) putOrderTx(tx *bolt.Tx, o, old Order, exists bool) (Order, error) 
 		was = orderCounter(old.Status)
 	}
 	if err := moveCount(tx, was, orderCounter(o.Status)); err != nil {
+		return Order{}, err
+	}
+	if err := db.countSubTx(tx, o, old, exists); err != nil {
 		return Order{}, err
 	}
 	return o, nil

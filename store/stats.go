@@ -20,6 +20,11 @@ type Stats struct {
 	EventsByState        map[EventState]int
 	// AccessRemovals counts RecordAccessRemoval calls.
 	AccessRemovals int64
+	// ActiveSubscriptions counts subscription orders fulfilled and not
+	// ended; Revenue is the payments ledger's totals per rail and
+	// currency.
+	ActiveSubscriptions int
+	Revenue             []Revenue
 }
 
 // Stats reads the counters kept with the records, in one read
@@ -39,6 +44,8 @@ func (db *DB) Stats(ctx context.Context) (Stats, error) {
 			st.Activations += n
 		}
 		st.AccessRemovals = getCount(tx, counterAccessRemovals)
+		st.ActiveSubscriptions = int(getCount(tx, activeSubsCounter))
+		st.Revenue = revenueTx(tx)
 		return nil
 	})
 	return st, err

@@ -50,6 +50,9 @@ type EventParams struct {
 	Created        time.Time
 	// APIVersion overrides the rendered version string.
 	APIVersion string
+	// BillingReason of an invoice (default "subscription_cycle", a
+	// renewal; "subscription_create" is the first invoice).
+	BillingReason string
 }
 
 func (p EventParams) withDefaults() EventParams {
@@ -230,7 +233,7 @@ func Invoice(p EventParams, paid bool) map[string]any {
 	return map[string]any{
 		"id": p.InvoiceID, "object": "invoice", "amount_due": p.Amount, "amount_paid": amountPaid,
 		"amount_remaining": p.Amount - amountPaid, "attempt_count": 1, "attempted": true,
-		"billing_reason": "subscription_cycle", "charge": nullable(p.ChargeID), "collection_method": "charge_automatically",
+		"billing_reason": orID(p.BillingReason, "subscription_cycle"), "charge": nullable(p.ChargeID), "collection_method": "charge_automatically",
 		"created": p.Created.Unix(), "currency": "usd", "customer": p.CustomerID,
 		"hosted_invoice_url": "https://invoice.stripe.com/i/" + p.InvoiceID, "livemode": false,
 		"metadata": map[string]string{}, "paid": paid, "payment_intent": nullable(p.PaymentIntentID),
