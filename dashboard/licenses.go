@@ -20,7 +20,10 @@ import (
 const maxQuery = 256
 
 type licensesData struct {
+	// Query is the search to show in the box (never a key); Shown names
+	// what the results are for, keys masked.
 	Query    string
+	Shown    string
 	Searched bool
 	Problem  string
 	Results  []licenseRow
@@ -46,14 +49,32 @@ type licenseRow struct {
 	Active      bool
 }
 
-// licenses searches by key, identity or order id. The search is the
-// chat's /lookup, which records a "lookup" audit entry as the chat does:
-// reading a buyer's data is an admin action.
+// licenses searches by key, identity or order id (q), or shows the
+// license a handle stands for (h: where actions come back to). The search
+// is the chat's /lookup, which records a "lookup" audit entry as the chat
+// does: reading a buyer's data is an admin action. A key typed into the
+// search is not echoed back: pages show keys masked.
 func (d *Dashboard) licenses(w http.ResponseWriter, r *http.Request, s view) {
-	data := licensesData{Query: strings.TrimSpace(r.URL.Query().Get("q")), Products: d.products}
-	if data.Query != "" {
+	data := licensesData{Products: d.products}
+	var t commands.Target
+	query := r.URL.Query()
+	if h := query.Get("h"); h != "" {
 		data.Searched = true
-		found, problem := d.search(r.Context(), s.who, data.Query)
+		if key, ok := d.auth.key(s.id, h); ok {
+			t = commands.Target{Key: key}
+		} else {
+			data.Problem = "That license is no longer on the page; search for it again."
+		}
+	} else if q := strings.TrimSpace(query.Get("q")); q != "" {
+		data.Searched = true
+		t, data.Problem = d.target(r.Context(), q)
+		if t.Key == "" {
+			data.Query = q
+		}
+	}
+	if data.Problem == "" && (t.Key != "" || !t.Who.IsZero()) {
+		data.Shown = t.String()
+		found, problem := d.lookup(r.Context(), s.who, t)
 		data.Problem = problem
 		for _, l := range found {
 			data.Results = append(data.Results, d.licenseRow(s, l))
@@ -62,29 +83,31 @@ func (d *Dashboard) licenses(w http.ResponseWriter, r *http.Request, s view) {
 	d.render(w, http.StatusOK, "licenses", s, data)
 }
 
-// search finds the licenses for q: an order id (exact), else an identity
+// target reads a search: an order id (exact), else an identity
 // ("tg:123", "discord:456") or a key. The second result is what to tell
-// the admin when there is nothing to show.
-func (d *Dashboard) search(ctx context.Context, who identity.Identity, q string) ([]commands.LicenseDetails, string) {
+// the admin when it is neither.
+func (d *Dashboard) target(ctx context.Context, q string) (commands.Target, string) {
 	if len(q) > maxQuery {
-		return nil, "That is too long for a key, a user or an order id."
+		return commands.Target{}, "That is too long for a key, a user or an order id."
 	}
-	var t commands.Target
 	o, err := d.db.GetOrder(ctx, q)
 	switch {
 	case err == nil && o.LicenseKey == "":
-		return nil, fmt.Sprintf("Order %s (%s) has no license yet.", o.ID, o.Status)
+		return commands.Target{}, fmt.Sprintf("Order %s (%s) has no license yet.", o.ID, o.Status)
 	case err == nil:
-		t = commands.Target{Key: o.LicenseKey}
-	case errors.Is(err, store.ErrNotFound):
-		var ok bool
-		if t, ok = commands.ParseTarget(q); !ok {
-			return nil, "Search for a license key, a user (tg:123456 or discord:123456789) or an order id."
-		}
-	default:
+		return commands.Target{Key: o.LicenseKey}, ""
+	case !errors.Is(err, store.ErrNotFound):
 		d.log.Error("dashboard: search orders", "err", err)
-		return nil, "The store could not be read; the log says why."
+		return commands.Target{}, "The store could not be read; the log says why."
 	}
+	t, ok := commands.ParseTarget(q)
+	if !ok {
+		return commands.Target{}, "Search for a license key, a user (tg:123456 or discord:123456789) or an order id."
+	}
+	return t, ""
+}
+
+func (d *Dashboard) lookup(ctx context.Context, who identity.Identity, t commands.Target) ([]commands.LicenseDetails, string) {
 	found, err := d.ops.Lookup(ctx, who, t)
 	if err != nil {
 		d.log.Info("dashboard: lookup refused", "target", t.String(), "err", err)
@@ -122,27 +145,23 @@ func (d *Dashboard) licenseRow(s view, l commands.LicenseDetails) licenseRow {
 	return row
 }
 
-// target reads the key a form's handle stands for.
-func (d *Dashboard) target(w http.ResponseWriter, r *http.Request, s view) (string, bool) {
+// formKey reads the key a form's handle stands for.
+func (d *Dashboard) formKey(w http.ResponseWriter, r *http.Request, s view) (string, bool) {
 	key, ok := d.auth.key(s.id, r.PostFormValue("h"))
 	if !ok {
-		d.done(w, r, s, "That license is no longer on the page; search for it again.", backTo(r))
+		d.done(w, r, s, "That license is no longer on the page; search for it again.", Prefix+"licenses")
 	}
 	return key, ok
 }
 
-// backTo is the search page the form came from.
+// backTo is the license page of the form's handle.
 func backTo(r *http.Request) string {
-	q := strings.TrimSpace(r.PostFormValue("q"))
-	if len(q) > maxQuery {
-		q = ""
-	}
-	return Prefix + "licenses?q=" + url.QueryEscape(q)
+	return Prefix + "licenses?h=" + url.QueryEscape(r.PostFormValue("h"))
 }
 
 // revoke is /revoke KEY.
 func (d *Dashboard) revoke(w http.ResponseWriter, r *http.Request, s view) {
-	key, ok := d.target(w, r, s)
+	key, ok := d.formKey(w, r, s)
 	if !ok {
 		return
 	}
@@ -161,7 +180,7 @@ func (d *Dashboard) revoke(w http.ResponseWriter, r *http.Request, s view) {
 
 // extend is /extend KEY DURATION.
 func (d *Dashboard) extend(w http.ResponseWriter, r *http.Request, s view) {
-	key, ok := d.target(w, r, s)
+	key, ok := d.formKey(w, r, s)
 	if !ok {
 		return
 	}
@@ -182,7 +201,7 @@ func (d *Dashboard) extend(w http.ResponseWriter, r *http.Request, s view) {
 
 // reset is /resethwid KEY.
 func (d *Dashboard) reset(w http.ResponseWriter, r *http.Request, s view) {
-	key, ok := d.target(w, r, s)
+	key, ok := d.formKey(w, r, s)
 	if !ok {
 		return
 	}
@@ -214,7 +233,7 @@ func (d *Dashboard) grant(w http.ResponseWriter, r *http.Request, s view) {
 
 // reveal shows one whole key, once, and records that it was shown.
 func (d *Dashboard) reveal(w http.ResponseWriter, r *http.Request, s view) {
-	key, ok := d.target(w, r, s)
+	key, ok := d.formKey(w, r, s)
 	if !ok {
 		return
 	}

@@ -71,6 +71,8 @@ type world struct {
 	lastMsg        map[int64]int
 	// storeOpened, when set, is given the shop's store at each start.
 	storeOpened func(*store.DB)
+	// dashClock, when set, is the dashboard's clock.
+	dashClock func() time.Time
 }
 
 func newWorld(t *testing.T) *world {
@@ -232,6 +234,7 @@ func (w *world) start() {
 		unpaced:     !w.paced,
 		retryBase:   50 * time.Millisecond,
 		storeOpened: w.storeOpened,
+		dashClock:   w.dashClock,
 	}
 	go func() {
 		w.done <- runWith(ctx, []string{"run", "-config", path}, env, w.logs, w.logs, h)
