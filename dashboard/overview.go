@@ -90,7 +90,7 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request, s view) {
 func (d *Dashboard) fillLedger(ctx context.Context, data *overviewData) error {
 	data.HasLedger = true
 	today := d.now().UTC().Truncate(24 * time.Hour)
-	data.From, data.To = today.AddDate(0, 0, -(data.Days - 1)), today
+	data.From, data.To = today.AddDate(0, 0, -(data.Days-1)), today
 	rows, err := d.ledger.SalesByDay(ctx, data.From, data.To.Add(24*time.Hour-time.Nanosecond))
 	if err != nil {
 		return err
