@@ -279,6 +279,14 @@ func TestDashboardActionsMatchChat(t *testing.T) {
 	b := &dashClient{w: w}
 	b.signIn(w.dashLink())
 
+	// The overview counts both sales from the payments ledger.
+	home := b.get("/admin/")
+	for _, want := range []string{"<td>Pro</td><td>2</td><td>0</td><td>0</td><td>40.00 USD</td>", "<td>stripe</td><td>2</td>", "<b>2</b>active licenses", "<svg"} {
+		if !strings.Contains(home.body, want) {
+			t.Errorf("overview lacks %q:\n%s", want, home.body)
+		}
+	}
+
 	// Search by key, by user and by order shows the license, key masked.
 	for _, q := range []string{dashKey, strings.ToLower(dashKey), "cs_test_dash_b"} {
 		p := b.get("/admin/licenses?q=" + url.QueryEscape(q))
