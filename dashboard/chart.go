@@ -63,7 +63,7 @@ func dailyCharts(rows []DaySales, from time.Time, days int, currency string) (re
 }
 
 func barChart(title string, from time.Time, values []int64, label func(int64) string) chart {
-	c := chart{Title: title, W: chartW, H: chartH + 20, BaselineY: chartH, LabelRight: chartW}
+	c := chart{Title: title, W: chartW, H: chartH, BaselineY: chartH, LabelRight: chartW}
 	var top int64
 	for _, v := range values {
 		top = max(top, v)

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/shopbot/shopbot/bots/commands"
+	"github.com/shopbot/shopbot/store"
 )
 
 // Ledger reads the payments ledger the store keeps with every sale,
@@ -102,9 +104,9 @@ func (d *Dashboard) fillLedger(ctx context.Context, data *overviewData) error {
 	byProduct := map[string]*row{}
 	byRail := map[string]*row{}
 	for _, r := range rows {
-		bump(totals, r.Currency, r.Currency, r)
+		bump(totals, strings.ToUpper(r.Currency), r.Currency, r)
 		bump(byProduct, d.productName(r.ProductID), r.Currency, r)
-		bump(byRail, r.Rail, r.Currency, r)
+		bump(byRail, railName(r.Rail), r.Currency, r)
 		data.Ended += r.Ended
 	}
 	data.Totals, data.ByProduct, data.ByRail = sorted(totals), sorted(byProduct), sorted(byRail)
@@ -146,6 +148,17 @@ func sorted(m map[string]*row) []row {
 		return cmp.Compare(a.Currency, b.Currency)
 	})
 	return out
+}
+
+// railName is how the seller knows a payment rail.
+func railName(rail string) string {
+	switch rail {
+	case store.RailStripe:
+		return "Stripe"
+	case store.RailStars:
+		return "Telegram Stars"
+	}
+	return rail
 }
 
 func (d *Dashboard) productName(id string) string {

@@ -281,7 +281,7 @@ func TestDashboardActionsMatchChat(t *testing.T) {
 
 	// The overview counts both sales from the payments ledger.
 	home := b.get("/admin/")
-	for _, want := range []string{"<td>Pro</td><td>2</td><td>0</td><td>0</td><td>40.00 USD</td>", "<td>stripe</td><td>2</td>", "<b>2</b>active licenses", "<svg"} {
+	for _, want := range []string{"<td>Pro</td><td>2</td><td>0</td><td>0</td><td>40.00 USD</td>", "<td>Stripe</td><td>2</td>", "<td>USD</td><td>2</td>", "<b>2</b>active licenses", "<svg"} {
 		if !strings.Contains(home.body, want) {
 			t.Errorf("overview lacks %q:\n%s", want, home.body)
 		}
