@@ -117,6 +117,10 @@ func New(opts Options) (*Dashboard, error) {
 	if d.explain == nil {
 		d.explain = func(error) string { return "That did not work; the log says why." }
 	}
+	// Chat texts mark commands and keys with backticks, which a page
+	// would show as they are.
+	chatText := d.explain
+	d.explain = func(err error) string { return strings.ReplaceAll(chatText(err), "`", "") }
 	d.auth = newAuth(d.now)
 	if d.pages, err = parsePages(); err != nil {
 		return nil, err

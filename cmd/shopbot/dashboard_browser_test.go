@@ -88,7 +88,7 @@ func TestDashboardBrowser(t *testing.T) {
 		t.Fatalf("failed event row = %q", got)
 	}
 	b.run("replay", chromedp.Click(chromedp.CSS("#ev-evt_browser_gold button.replay")), chromedp.WaitVisible(chromedp.CSS("#flash")))
-	if msg := eval[string](b, `document.querySelector('#flash').textContent`); !strings.HasPrefix(msg, "Replay evt_browser_gold: ") || !strings.Contains(msg, "gold") {
+	if msg := eval[string](b, `document.querySelector('#flash').textContent`); !strings.HasPrefix(msg, "Replay evt_browser_gold: ") || !strings.Contains(msg, `unknown product "gold"`) {
 		t.Fatalf("after replay the page says %q", msg)
 	}
 	b.run("audit log", chromedp.Click(chromedp.CSS(`nav a[href="/admin/audit"]`)), chromedp.WaitVisible(chromedp.CSS("table.audit")))
