@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopbot/shopbot/bots/discord/discordtest"
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/checkout/stripetest"
 	"github.com/shopbot/shopbot/internal/fakeclock"
@@ -402,5 +403,34 @@ func TestDashboardActionsMatchChat(t *testing.T) {
 	}
 	if strings.Contains(w.logs.String(), dashKey) || strings.Contains(w.logs.String(), chatKey) {
 		t.Error("a whole license key was logged")
+	}
+}
+
+// TestDashboardFromDiscord: /dashboard in Discord answers the admin
+// ephemerally with a sign-in link (and a button to it) that starts a
+// session as the Discord admin; a member is refused; action:logout ends
+// the session.
+func TestDashboardFromDiscord(t *testing.T) {
+	w := newWorld(t)
+	w.withDiscord("gateway")
+	w.start()
+	if r := w.slash(discordBuyer, "dashboard"); r.Content != "This command is for admins." {
+		t.Fatalf("member /dashboard = %q", r.Content)
+	}
+	r := w.slash(discordAdmin, "dashboard")
+	m := signInLink.FindStringSubmatch(r.Content)
+	if !r.Ephemeral || m == nil || len(r.Buttons) != 1 || r.Buttons[0].URL != "https://shop.example.com"+m[1] {
+		t.Fatalf("admin /dashboard = %+v, want an ephemeral sign-in link and its button", r)
+	}
+	b := &dashClient{w: w}
+	b.signIn(m[1])
+	if p := b.get("/admin/"); p.status != http.StatusOK || !strings.Contains(p.body, "discord:"+testDiscordAdminID) {
+		t.Fatalf("overview as the Discord admin: %d\n%s", p.status, p.body)
+	}
+	if r := w.slash(discordAdmin, "dashboard", discordtest.StringOption("action", "logout")); r.Content != "Dashboard sessions ended: 1." {
+		t.Fatalf("/dashboard action:logout = %q", r.Content)
+	}
+	if p := b.get("/admin/"); p.status != http.StatusUnauthorized {
+		t.Fatalf("session after logout: %d", p.status)
 	}
 }
