@@ -63,6 +63,9 @@ type Options struct {
 	// FeedChat is the Telegram chat of the admin feed ([alerts]); 0:
 	// none.
 	FeedChat int64
+	// DashboardLink makes a one-time dashboard sign-in link for the
+	// admin (dashboard.go); nil: no dashboard.
+	DashboardLink func(ctx context.Context) (string, error)
 }
 
 // Server is the demo page, its JSON API and the stand-in checkout page.
@@ -134,6 +137,9 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("GET /billing/{customer}", s.handleBillingPage)
 	s.mux.HandleFunc("GET /checkout/success", s.handleReturn(true))
 	s.mux.HandleFunc("GET /checkout/cancel", s.handleReturn(false))
+	s.mux.HandleFunc("GET /dashboard", s.handleDashboard)
+	s.mux.HandleFunc("GET /admin/", s.handleAdmin)
+	s.mux.HandleFunc("POST /admin/", s.handleAdmin)
 	return s, nil
 }
 

@@ -133,6 +133,8 @@ type Options struct {
 	// Payments offers Telegram Stars beside Stripe and runs /refund
 	// (stars.go); optional.
 	Payments Payments
+	// Dashboard runs /dashboard (dashboard.go); optional.
+	Dashboard Dashboard
 }
 
 // Languages remembers the language each identity writes in.
@@ -158,6 +160,7 @@ type Handler struct {
 	words     *words.Catalog
 	langs     Languages
 	pay       Payments
+	dash      Dashboard
 }
 
 // commandName is the shape Telegram accepts for commands; Discord's slash
@@ -178,7 +181,7 @@ func builtin(name string) bool {
 // adapters hide from members (Discord) and refuse without a core call.
 func AdminCommand(name string) bool {
 	switch name {
-	case "revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync", "broadcast", "refund":
+	case "revoke", "lookup", "grant", "extend", "resethwid", "stats", "audit", "failed", "replay", "sync", "broadcast", "refund", "dashboard":
 		return true
 	}
 	return false
@@ -203,6 +206,7 @@ func New(opts Options) (*Handler, error) {
 		words:     opts.Words,
 		langs:     opts.Languages,
 		pay:       opts.Payments,
+		dash:      opts.Dashboard,
 	}
 	if h.words == nil {
 		h.words = englishOnly().c
@@ -265,6 +269,8 @@ func (h *Handler) Handle(ctx context.Context, req Request) Reply {
 		return h.broadcast(ctx, req)
 	case "mute", "unmute":
 		return h.mute(ctx, req, cmd == "mute")
+	case "dashboard":
+		return h.dashboard(ctx, req)
 	case "revoke":
 		return h.admin(ctx, req, cmd, h.revoke)
 	case "lookup":
@@ -401,6 +407,9 @@ func (h *Handler) Menu(admin bool) []MenuEntry {
 		}
 		if h.pay != nil {
 			m = append(m, MenuEntry{"refund", descRefund})
+		}
+		if h.dash != nil {
+			m = append(m, MenuEntry{"dashboard", descDashboard})
 		}
 	}
 	return m

@@ -100,6 +100,8 @@ func (b *Bot) commandOptions(name string) []*discordgo.ApplicationCommandOption 
 		opts = append(opts, str("key", commands.OptionAdminKey, true))
 	case "replay":
 		opts = append(opts, str("event", commands.OptionEvent, true))
+	case "dashboard":
+		opts = append(opts, str("action", commands.OptionDashboard, false))
 	case "broadcast":
 		text := str("text", commands.OptionBroadcastText, true)
 		text.MaxLength = 1800

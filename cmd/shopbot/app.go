@@ -22,6 +22,7 @@ import (
 	"github.com/shopbot/shopbot/broadcast"
 	"github.com/shopbot/shopbot/checkout"
 	"github.com/shopbot/shopbot/config"
+	"github.com/shopbot/shopbot/dashboard"
 	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/internal/accesslog"
 	"github.com/shopbot/shopbot/licensing"
@@ -49,6 +50,9 @@ type hooks struct {
 	// storeOpened is given the store once it is open, so a test can make
 	// the real store fail under the running shop.
 	storeOpened func(*store.DB)
+	// dashClock replaces the dashboard's clock (sign-in link and session
+	// expiry) alone.
+	dashClock func() time.Time
 }
 
 // Intervals of the background loops.
@@ -88,6 +92,8 @@ type app struct {
 	uses *accesslog.Log
 	// pay offers the payment rails and takes Stars payments (stars.go).
 	pay *payments
+	// dash is the web dashboard (dashboard.go); nil when unreachable.
+	dash *dashboard.Dashboard
 }
 
 // newApp builds everything; nothing receives input until run. On error what
@@ -180,6 +186,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	langs := newLanguages(a.db, catalog, log.With("part", "languages"))
 	a.router.SetSpeaker(langs)
 	a.pay = &payments{cfg: &a.cfg, db: a.db, lic: a.lic, words: catalog}
+	var explain func(error) string
+	if a.dash, err = a.newDashboard(sh, &explain); err != nil {
+		return nil, err
+	}
 	cmds, err := commands.New(commands.Options{
 		Payments:  a.pay,
 		Terms:     cmdTerms,
@@ -191,10 +201,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		Announcer: a.broadcasts,
 		Words:     catalog,
 		Languages: langs,
+		Dashboard: dashboardOrNil(a.dash),
 	})
 	if err != nil {
 		return nil, err
 	}
+	explain = cmds.Explain
 	if cfg.TelegramEnabled() {
 		opts := telegramOptions(cfg, cmds, h, log.With("part", "telegram"))
 		opts.Words, opts.Language = catalog, langs.Of
@@ -335,6 +347,9 @@ func (a *app) routes() error {
 		a.mux.Handle(licensing.EntitlementsPath, a.lic.HTTPHandler(a.cfg.Server.APIToken))
 		a.mux.HandleFunc("GET /metrics", a.metrics(a.cfg.Server.APIToken))
 		a.mux.HandleFunc("GET "+BackupPath, a.backupHandler(a.cfg.Server.APIToken))
+	}
+	if a.dash != nil {
+		a.mux.Handle(dashboard.Prefix, a.dash)
 	}
 	a.mux.HandleFunc("GET /checkout/success", returnPage("Payment received",
 		"Thank you! Your license key is on its way to your chat. You can close this page."))

@@ -18,6 +18,7 @@ import (
 	"github.com/shopbot/shopbot/bots/telegram/telegramtest"
 	"github.com/shopbot/shopbot/config"
 	"github.com/shopbot/shopbot/demo"
+	"github.com/shopbot/shopbot/identity"
 	"github.com/shopbot/shopbot/licensing/authforgetest"
 )
 
@@ -196,6 +197,12 @@ func cmdDemo(ctx context.Context, args []string, env lookupEnv, stdout, stderr i
 		Sweep:     a.demoSweep,
 		FeedChat:  demoFeedChat,
 		Logger:    log.With("part", "demo"),
+		DashboardLink: func(ctx context.Context) (string, error) {
+			if a.dash == nil {
+				return "", errors.New("no dashboard: the shop has no reachable HTTP server")
+			}
+			return a.dash.Link(ctx, identity.TelegramUser(demoAdmin().TelegramID))
+		},
 	})
 	if err != nil {
 		a.db.Close()

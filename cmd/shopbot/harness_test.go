@@ -75,6 +75,8 @@ type world struct {
 	// shift moves the core's clock ahead of real time (nanoseconds), for
 	// tests of what happens weeks later.
 	shift atomic.Int64
+	// dashClock, when set, is the dashboard's clock.
+	dashClock func() time.Time
 }
 
 func newWorld(t *testing.T) *world {
@@ -237,6 +239,7 @@ func (w *world) start() {
 		retryBase:   50 * time.Millisecond,
 		storeOpened: w.storeOpened,
 		now:         func() time.Time { return time.Now().Add(time.Duration(w.shift.Load())) },
+		dashClock:   w.dashClock,
 	}
 	go func() {
 		w.done <- runWith(ctx, []string{"run", "-config", path}, env, w.logs, w.logs, h)

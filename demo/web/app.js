@@ -269,7 +269,7 @@ function render() {
 // end must stay there.
 function renderChips() {
   const chips = ui.role === "admin"
-    ? { tg: ["/revoke ", "/lookup ", "/stats", "/audit"], dc: ["/revoke ", "/lookup "] }
+    ? { tg: ["/revoke ", "/lookup ", "/stats", "/dashboard"], dc: ["/revoke ", "/lookup "] }
     : { tg: ["/buy", "/license", "/premium", "/help"], dc: ["/buy", "/activate ", "/license", "/premium"] };
   if (changed("chips", [ui.role, chips])) {
     $("tg-chips").innerHTML = chips.tg.map((c) => '<button type="button" data-chip="' + esc(c) + '">' + esc(c.trim()) + "</button>").join("");
@@ -307,6 +307,8 @@ function send(kind, input) {
 function setRole(role) {
   ui.role = role;
   document.querySelectorAll(".persona button").forEach((b) => b.classList.toggle("on", b.dataset.role === role));
+  // The admin opens the web dashboard signed in, as /dashboard would.
+  $("dashboard-link").hidden = role !== "admin";
   render();
 }
 
