@@ -56,6 +56,12 @@ func (s *Stars) Refund(ctx context.Context, order store.Order) error {
 	return nil
 }
 
+// RefundCharge gives one Stars charge back; a charge refunded before is
+// reported as ErrAlreadyRefunded.
+func (s *Stars) RefundCharge(ctx context.Context, userID int64, chargeID string) error {
+	return s.api.RefundStarPayment(ctx, userID, chargeID)
+}
+
 // payloadOf rebuilds the payload an order's invoice had, so the refund
 // event finds its order like Telegram's own update would.
 func (s *Stars) payloadOf(o store.Order, uid int64) string {

@@ -39,6 +39,17 @@ func (w *Worker) starsPaid(ctx context.Context, pay StarsPayment, attempt int, r
 		return ignore("%v: not a shopbot sale", err)
 	}
 	p, ok := w.products[pl.Product]
+	if !ok && w.starsRefund != nil {
+		// Paid for something no longer sold (the config changed after
+		// the pre-checkout answer): the money goes back at once.
+		err := w.starsRefund(ctx, pay.UserID, pay.ChargeID)
+		if err != nil && !errors.Is(err, ErrAlreadyRefunded) {
+			return fmt.Errorf("refund Stars payment %s for unknown product %q: %w", pay.ChargeID, pl.Product, err)
+		}
+		w.alert(ctx, notify.KindRefund, fmt.Sprintf("Stars payment %s (%d Stars from tg:%d) was for product %q, which is not in the config: refunded automatically, no license issued.",
+			pay.ChargeID, pay.TotalAmount, pay.UserID, pl.Product))
+		return ignore("product %q not in the config: payment refunded", pl.Product)
+	}
 	if !ok {
 		return permanent("Stars payment %s (%d Stars from tg:%d) is for unknown product %q (not in the config's [[products]]); refund it with /refund or add the product back",
 			pay.ChargeID, pay.TotalAmount, pay.UserID, pl.Product)

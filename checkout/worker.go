@@ -131,6 +131,11 @@ type WorkerOptions struct {
 	Logger          *slog.Logger
 	// Evidence, when set, sends dispute evidence to Stripe (evidence.go).
 	Evidence *Evidence
+	// StarsRefund, when set, gives a Stars payment back (refundStarPayment):
+	// the worker refunds a payment for a product no longer in the config.
+	// It returns an error wrapping ErrAlreadyRefunded for a charge refunded
+	// before.
+	StarsRefund func(ctx context.Context, userID int64, chargeID string) error
 }
 
 // Worker turns stored Stripe events into licenses. Run it once per store.
@@ -149,6 +154,8 @@ type Worker struct {
 	onDispute  bool
 	log        *slog.Logger
 	evidence   *Evidence
+	// starsRefund is WorkerOptions.StarsRefund.
+	starsRefund func(ctx context.Context, userID int64, chargeID string) error
 
 	wake chan struct{}
 
@@ -178,7 +185,7 @@ func NewWorker(opts WorkerOptions) (*Worker, error) {
 		now: opts.Clock, base: opts.BackoffBase, max: opts.BackoffMax, maxAtt: opts.MaxAttempts,
 		deliverAtt: opts.DeliveryAttempts, timeout: opts.EventTimeout, grace: opts.SubscriptionGrace,
 		onRefund: opts.RevokeOnRefund, onDispute: opts.RevokeOnDispute, log: opts.Logger,
-		wake: make(chan struct{}, 1), evidence: opts.Evidence,
+		wake: make(chan struct{}, 1), evidence: opts.Evidence, starsRefund: opts.StarsRefund,
 	}
 	if w.evidence != nil && w.evidence.Stripe == nil {
 		return nil, errors.New("checkout: WorkerOptions.Evidence needs a Stripe client")

@@ -166,6 +166,14 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		RevokeOnRefund:    cfg.Stripe.RevokeOnRefund,
 		RevokeOnDispute:   cfg.Stripe.RevokeOnDispute,
 		Evidence:          a.evidence(),
+		// a.pay.stars exists once the Telegram bot does, before anything
+		// runs.
+		StarsRefund: func(ctx context.Context, userID int64, chargeID string) error {
+			if a.pay == nil || a.pay.stars == nil {
+				return errors.New("telegram is not configured")
+			}
+			return a.pay.stars.RefundCharge(ctx, userID, chargeID)
+		},
 	})
 	if err != nil {
 		return nil, err
