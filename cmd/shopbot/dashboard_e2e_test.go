@@ -434,3 +434,27 @@ func TestDashboardFromDiscord(t *testing.T) {
 		t.Fatalf("session after logout: %d", p.status)
 	}
 }
+
+// TestDashboardStars: a Telegram Stars sale shows in the overview under
+// its rail and currency, and its event in the event log; searching its
+// order finds the license.
+func TestDashboardStars(t *testing.T) {
+	w := starsWorld(t)
+	w.start()
+	after := w.say(w.buyer, "/start").MessageID
+	charge := w.pay(w.starsLink("pro"))
+	w.wait(w.buyer.ID, after, func(m telegramtest.SentMessage) bool { return len(m.Code()) > 0 }, "the Stars key")
+	w.waitIdle()
+	b := &dashClient{w: w}
+	b.signIn(w.dashLink())
+	home := b.get("/admin/")
+	for _, want := range []string{"<td>Telegram Stars</td><td>1</td><td>0</td><td>0</td><td>250 Stars</td>", "<td>XTR</td><td>1</td>"} {
+		if !strings.Contains(home.body, want) {
+			t.Errorf("overview lacks %q:\n%s", want, home.body)
+		}
+	}
+	events := b.get("/admin/events?state=done")
+	if !strings.Contains(events.body, "tgpay:"+charge) || !strings.Contains(events.body, "telegram.successful_payment") {
+		t.Errorf("events page lacks the Stars payment %s:\n%s", charge, events.body)
+	}
+}
