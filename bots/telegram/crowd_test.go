@@ -96,7 +96,11 @@ func TestFloodingChatQueueIsCapped(t *testing.T) {
 			t.Fatalf("group replies: %d sent, %d queued, %d dropped; want 30 in all", s, q, d)
 		}
 	}
-	if sent, queued, dropped := accounted(); sent != 1 || queued != 5 || dropped != 24 {
-		t.Fatalf("group replies: %d sent, %d queued, %d dropped; want 1 (its burst), 5 (the cap) and 24 dropped", sent, queued, dropped)
+	// The first reply counts against the cap until the sender takes it:
+	// on a busy machine the replies behind it can arrive first, and one
+	// more is dropped (4 queued, 25 dropped). Never more than the cap
+	// waits, and never fewer than 24 are dropped.
+	if sent, queued, dropped := accounted(); sent != 1 || queued > 5 || queued < 4 || dropped < 24 {
+		t.Fatalf("group replies: %d sent, %d queued, %d dropped; want 1 (its burst), at most 5 (the cap) waiting and the rest dropped", sent, queued, dropped)
 	}
 }
