@@ -239,8 +239,13 @@ func (d *Dashboard) refuse(w http.ResponseWriter, status int) {
 // browser on to the overview, so the token leaves the address bar.
 func (d *Dashboard) signIn(w http.ResponseWriter, r *http.Request) {
 	cookie, who, ok := d.auth.redeem(r.URL.Query().Get("t"))
-	if !ok || !d.isAdmin(who) {
-		d.refuse(w, http.StatusUnauthorized)
+	if ok && !d.isAdmin(who) {
+		d.auth.end(hash(cookie))
+		ok = false
+	}
+	if !ok {
+		d.render(w, http.StatusUnauthorized, "refused", view{},
+			"This sign-in link has expired or was already used. Send /dashboard to the shop's bot in a private chat for a new one.")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{

@@ -114,6 +114,10 @@ func TestAdminRemovedFromConfigIsRefused(t *testing.T) {
 	if _, err := d.Link(context.Background(), admin); err == nil {
 		t.Fatal("a link was made for a removed admin")
 	}
+	// Neither the ended session nor the refused link left one behind.
+	if n := len(d.auth.sessions); n != 0 {
+		t.Fatalf("%d session(s) kept for a removed admin", n)
+	}
 	isAdmin.Store(true)
 	if code := getWith(t, srv, "/admin/audit", c); code != http.StatusUnauthorized {
 		t.Fatalf("session revived when the admin came back: %d", code)

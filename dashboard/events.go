@@ -12,9 +12,10 @@ import (
 // pageSize is the rows of one events or audit page.
 const pageSize = 50
 
-// eventID is the shape of a stored event id (Stripe's evt_..., and the
-// ids of other rails); anything else is refused before the core.
-var eventID = regexp.MustCompile(`^[A-Za-z0-9_.:-]{1,255}$`)
+// eventID is the shape of a stored event id, as /replay takes it
+// (Stripe's evt_..., Telegram Stars' tgpay:...); anything else is refused
+// before the core.
+var eventID = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,255}$`)
 
 var eventStates = []store.EventState{store.EventFailed, store.EventPending, store.EventDone, store.EventIgnored}
 

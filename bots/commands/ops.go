@@ -23,9 +23,10 @@ const (
 	maxErrorRunes  = 200
 )
 
-// eventID is the shape of a Stripe event id (evt_...); anything else is
+// eventID is the shape of a stored event id (Stripe's evt_..., Telegram
+// Stars' tgpay:<charge id> and tgrefund:<charge id>); anything else is
 // refused before it reaches the core or the logs.
-var eventID = regexp.MustCompile(`^[A-Za-z0-9_]{1,255}$`)
+var eventID = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,255}$`)
 
 // adminOp runs the admin commands that go through Admin, after the
 // permission check.

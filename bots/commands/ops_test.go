@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -275,6 +276,9 @@ func TestReplayAndSync(t *testing.T) {
 	ctx := context.Background()
 	o := &ops{replayed: Event{ID: "evt_1", Type: "checkout.session.completed", State: "done"}, synced: 3}
 	h := newOpsHandler(t, o)
+	if h.Handle(ctx, adminReq("replay", "tgpay:stxAbC-123_x")); !slices.Contains(o.Calls(), "replay tg:1 tgpay:stxAbC-123_x") {
+		t.Errorf("a Telegram Stars event id was not replayed: calls %q", o.Calls())
+	}
 	if r := h.Handle(ctx, adminReq("replay", "evt_1")); r.Text != "Replayed `evt_1` (checkout.session.completed): it is no longer failed." {
 		t.Errorf("replay ok = %q", r.Text)
 	}
