@@ -99,16 +99,8 @@ func (w *Worker) moneyBack(ctx context.Context, what, amount, pi, chargeID strin
 			capital(what), amountNote(amount), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey), key))
 		return nil
 	}
-	wasRevoked := order.Status == store.OrderRevoked
-	order, err = w.store.UpsertOrder(ctx, order.ID, func(o *store.Order, _ bool) error {
-		o.Status = store.OrderRevoked
-		o.UpdatedAt = w.now()
-		return nil
-	})
+	order, wasRevoked, err := w.takeBack(ctx, order, what)
 	if err != nil {
-		return fmt.Errorf("mark order %s revoked: %w", order.ID, err)
-	}
-	if _, err := w.revokeOrder(ctx, order, what); err != nil {
 		return err
 	}
 	if !wasRevoked {
@@ -116,6 +108,24 @@ func (w *Worker) moneyBack(ctx context.Context, what, amount, pi, chargeID strin
 			capital(what), amountNote(amount), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey)))
 	}
 	return nil
+}
+
+// takeBack marks the order revoked (money went back) and revokes its
+// license; wasRevoked reports the order was revoked before.
+func (w *Worker) takeBack(ctx context.Context, order store.Order, why string) (_ store.Order, wasRevoked bool, err error) {
+	wasRevoked = order.Status == store.OrderRevoked
+	order, err = w.store.UpsertOrder(ctx, order.ID, func(o *store.Order, _ bool) error {
+		o.Status = store.OrderRevoked
+		o.UpdatedAt = w.now()
+		return nil
+	})
+	if err != nil {
+		return order, wasRevoked, fmt.Errorf("mark order %s revoked: %w", order.ID, err)
+	}
+	if _, err := w.revokeOrder(ctx, order, why); err != nil {
+		return order, wasRevoked, err
+	}
+	return order, wasRevoked, nil
 }
 
 // reversedKey is the store meta key recording a refund or dispute that came

@@ -151,16 +151,8 @@ func (w *Worker) starsRefunded(ctx context.Context, pay StarsPayment) error {
 	if amount == 0 {
 		amount = order.Amount
 	}
-	wasRevoked := order.Status == store.OrderRevoked
-	order, err = w.store.UpsertOrder(ctx, order.ID, func(o *store.Order, _ bool) error {
-		o.Status = store.OrderRevoked
-		o.UpdatedAt = w.now()
-		return nil
-	})
+	order, wasRevoked, err := w.takeBack(ctx, order, "refund")
 	if err != nil {
-		return fmt.Errorf("mark order %s revoked: %w", order.ID, err)
-	}
-	if _, err := w.revokeOrder(ctx, order, "refund"); err != nil {
 		return err
 	}
 	if err := w.ledger(ctx, store.Payment{ID: pay.ChargeID, Kind: store.PaymentRefund, At: orTime(pay.Date, w.now()),
