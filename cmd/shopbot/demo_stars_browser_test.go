@@ -7,6 +7,9 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
+// jsSheetOpen is true while the stand-in payment sheet is shown.
+const jsSheetOpen = `!document.querySelector('#stars-sheet').hidden`
+
 // TestDemoBrowserStars drives the demo page's Stars rail in headless
 // Chromium: /buy shows a ⭐ button beside the card link, the button opens
 // the stand-in payment sheet (not a link), Pay delivers the key with a
@@ -29,30 +32,37 @@ func TestDemoBrowserStars(t *testing.T) {
 	}
 
 	// The sheet opens and closes without paying.
-	b.run("open the sheet", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn.stars`)), chromedp.WaitVisible(chromedp.CSS("#stars-pay")))
+	b.run("open the sheet", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn.stars`)))
+	b.waitTrue("the sheet open", jsSheetOpen)
 	if got := eval[string](b, `document.querySelector('.sheet').innerText`); !strings.Contains(got, "Pro") || !strings.Contains(got, "250 ⭐") {
 		t.Fatalf("sheet = %q", got)
 	}
-	b.run("cancel", chromedp.Click(chromedp.CSS("#stars-cancel")), chromedp.WaitNotVisible(chromedp.CSS("#stars-sheet")))
+	b.run("cancel", chromedp.Click(chromedp.CSS("#stars-cancel")))
+	b.waitTrue("the sheet closed", "!"+jsSheetOpen)
 	if n := eval[int](b, `document.querySelectorAll('#stars .stars-payment').length`); n != 0 {
 		t.Fatalf("canceling the sheet made %d payment(s)", n)
 	}
 
 	// Pay: the key arrives in the chat with the payment's service line.
-	b.run("pay", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn.stars`)), chromedp.WaitVisible(chromedp.CSS("#stars-pay")),
-		chromedp.Click(chromedp.CSS("#stars-pay")), chromedp.WaitNotVisible(chromedp.CSS("#stars-sheet")))
+	b.run("open the sheet again", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn.stars`)))
+	b.waitTrue("the sheet open", jsSheetOpen)
+	b.run("pay", chromedp.Click(chromedp.CSS("#stars-pay")))
+	b.waitTrue("the sheet closed after paying", "!"+jsSheetOpen)
 	key := wait[string](b, "license key in Telegram", jsKey)
 	b.waitTrue("payment line", `[...document.querySelectorAll('#tg-messages .tg-msg.service')].some(m => m.innerText === 'You paid 250 ⭐ for Pro')`)
 	b.waitTrue("payment in the panel", `/Pro · 250 ⭐/.test(document.querySelector('#stars').innerText)`)
 	b.waitTrue("sale in the admin feed", `document.querySelector('#feed').innerText.includes('New sale: Pro, 250 Stars via stars, buyer tg:5001')`)
 
 	// The same order again: the shop refuses it and the sheet says why.
-	b.run("pay again", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn.stars`)), chromedp.WaitVisible(chromedp.CSS("#stars-pay")),
-		chromedp.Click(chromedp.CSS("#stars-pay")), chromedp.WaitVisible(chromedp.CSS("#stars-error")))
-	if msg := eval[string](b, `document.querySelector('#stars-error').innerText`); msg == "" {
-		t.Fatal("the refusal is not shown")
+	b.run("open the sheet for the paid order", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn.stars`)))
+	b.waitTrue("the sheet open", jsSheetOpen)
+	b.run("pay again", chromedp.Click(chromedp.CSS("#stars-pay")))
+	refusal := wait[string](b, "the refusal in the sheet", `(e => !e.hidden && e.innerText)(document.querySelector('#stars-error'))`)
+	if !eval[bool](b, jsSheetOpen) {
+		t.Fatalf("the sheet closed on a refusal (%q)", refusal)
 	}
-	b.run("close the sheet", chromedp.Click(chromedp.CSS("#stars-cancel")), chromedp.WaitNotVisible(chromedp.CSS("#stars-sheet")))
+	b.run("close the sheet", chromedp.Click(chromedp.CSS("#stars-cancel")))
+	b.waitTrue("the sheet closed", "!"+jsSheetOpen)
 	if n := eval[int](b, `document.querySelectorAll('#stars .stars-payment').length`); n != 1 {
 		t.Fatalf("after a refused payment the panel shows %d payments, want 1", n)
 	}
