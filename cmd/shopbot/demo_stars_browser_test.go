@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -46,6 +47,9 @@ func TestDemoBrowserStars(t *testing.T) {
 	// Pay: the key arrives in the chat with the payment's service line.
 	b.run("open the sheet again", chromedp.Click(chromedp.CSS(`#tg-messages .tg-btn.stars`)))
 	b.waitTrue("the sheet open", jsSheetOpen)
+	if path := os.Getenv("SHOPBOT_STARS_SCREENSHOT"); path != "" {
+		b.screenshot(path)
+	}
 	b.run("pay", chromedp.Click(chromedp.CSS("#stars-pay")))
 	b.waitTrue("the sheet closed after paying", "!"+jsSheetOpen)
 	key := wait[string](b, "license key in Telegram", jsKey)

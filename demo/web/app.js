@@ -8,6 +8,8 @@ const $ = (id) => document.getElementById(id);
 function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
+// stars paints each ⭐ of escaped HTML as Telegram's Star icon (style.css).
+function stars(html) { return html.replace(/\u2B50\uFE0F?/g, '<span class="xtr" role="img" aria-label="Stars">$&</span>'); }
 function safeURL(u) { return /^https?:\/\//i.test(u || "") ? u : ""; }
 // linkAttrs open a link in a new tab: the chats stay where they were.
 const linkAttrs = ' target="_blank" rel="noopener"';
@@ -69,7 +71,7 @@ function tgHTML(text, entities) {
     if (opens[i]) out += opens[i].sort((a, b) => b.len - a.len).map((o) => o.open).join("");
     if (i < text.length) out += esc(text[i]);
   }
-  return out;
+  return stars(out);
 }
 
 // Discord markdown as the adapter writes it: \-escapes, `code`, **bold**,
@@ -139,12 +141,12 @@ function renderTelegram(d) {
   $("tg-who").textContent = "you are " + me.name + " (tg:" + me.telegram_id + ")";
   fill($("tg-messages"), msgs.map((m) => {
     // A payment is a service line in the chat, as in Telegram.
-    if (m.service) return '<div class="tg-msg service" data-id="' + m.id + '"><div class="svc">' + esc(m.service) + "</div></div>";
+    if (m.service) return '<div class="tg-msg service" data-id="' + m.id + '"><div class="svc">' + stars(esc(m.service)) + "</div></div>";
     const kb = (m.buttons || []).map((row) => '<div class="row">' + row.map((b) => {
       // A Stars invoice opens the stand-in payment sheet, not a link.
       if (b.invoice) {
         ui.invoices[b.invoice.link] = b.invoice;
-        return '<button class="tg-btn stars" data-invoice="' + esc(b.invoice.link) + '">' + esc(b.text) + "</button>";
+        return '<button class="tg-btn stars" data-invoice="' + esc(b.invoice.link) + '">' + stars(esc(b.text)) + "</button>";
       }
       return safeURL(b.url) ? '<a class="tg-btn link" href="' + esc(b.url) + '"' + linkAttrs + ">" + esc(b.text) + "</a>"
         : '<button class="tg-btn" data-msg="' + m.id + '" data-data="' + esc(b.data || "") + '">' + esc(b.text) + "</button>";
@@ -262,10 +264,10 @@ function renderPanel(d) {
       if (p.renewable) acts.push(["renew", "Renew period"]);
       if (!p.refunded) acts.push(["refund", "Refund by Telegram"]);
       const flags = [p.first_charge && (p.first_charge === p.charge_id ? "subscription" : "renewal"), p.canceled && "canceled by the bot"].filter(Boolean).join(", ");
-      return '<div class="item stars-payment"><div class="k">' + esc(p.charge_id) + "</div>" + pill(p.refunded ? "refunded" : "paid") + " " + esc(p.title) + " · " + p.stars + " ⭐" +
+      return '<div class="item stars-payment"><div class="k">' + esc(p.charge_id) + "</div>" + pill(p.refunded ? "refunded" : "paid") + " " + esc(p.title) + " · " + p.stars + stars(" ⭐") +
         ' <span class="muted">' + esc(p.buyer) + (p.period_end ? " · period ends " + when(p.period_end) : "") + (flags ? " · " + esc(flags) : "") + "</span>" +
         (acts.length ? '<div class="actions">' + acts.map((a) => '<button data-stars="' + a[0] + '" data-charge="' + esc(p.charge_id) + '">' + a[1] + "</button>").join("") + "</div>" : "") + "</div>";
-    }).join("") || '<span class="muted">none yet: /buy in Telegram, then the ⭐ button</span>';
+    }).join("") || '<span class="muted">none yet: /buy in Telegram, then the ' + stars("⭐") + " button</span>";
   }
   if (changed("ev", d.events)) {
     $("events").innerHTML = (d.events || []).map((e) => '<div class="ev"><span class="k">' + esc(e.type) + '</span><span>' + pill(e.state) +
@@ -322,10 +324,10 @@ function openSheet(inv) {
   ui.sheet = inv;
   $("stars-title").textContent = inv.title;
   $("stars-desc").textContent = inv.description;
-  $("stars-price").textContent = inv.stars + " ⭐" + (inv.subscription ? " a month" : "");
+  $("stars-price").innerHTML = inv.stars + stars(" ⭐") + (inv.subscription ? " a month" : "");
   $("stars-error").hidden = true;
   $("stars-pay").disabled = false;
-  $("stars-pay").textContent = (inv.subscription ? "Subscribe for " : "Pay ") + inv.stars + " ⭐";
+  $("stars-pay").innerHTML = (inv.subscription ? "Subscribe for " : "Pay ") + inv.stars + stars(" ⭐");
   $("stars-sheet").hidden = false;
 }
 function closeSheet() { ui.sheet = null; $("stars-sheet").hidden = true; }
