@@ -36,6 +36,8 @@ type State struct {
 	Ready    bool       `json:"discord_ready"`
 	// Feed is the admin feed's Telegram chat ([alerts]).
 	Feed []TGMsg `json:"feed"`
+	// Stars are the Telegram Stars payments, newest first (stars.go).
+	Stars []StarsPayment `json:"stars"`
 }
 
 // TGMsg is one Telegram message, users' and the bot's.
@@ -47,6 +49,9 @@ type TGMsg struct {
 	Buttons  [][]TGButton          `json:"buttons,omitempty"`
 	Edited   bool                  `json:"edited,omitempty"`
 	Deleted  bool                  `json:"deleted,omitempty"`
+	// Service is the line shown for a payment service message
+	// (successful_payment, refunded_payment); Text is then empty.
+	Service string `json:"service,omitempty"`
 }
 
 // TGButton is an inline keyboard button.
@@ -54,6 +59,9 @@ type TGButton struct {
 	Text string `json:"text"`
 	URL  string `json:"url,omitempty"`
 	Data string `json:"data,omitempty"`
+	// Invoice is set when URL is a Stars invoice link: the page opens its
+	// stand-in payment sheet instead of the link.
+	Invoice *TGInvoice `json:"invoice,omitempty"`
 }
 
 // Role is a Discord role the member holds.
@@ -132,6 +140,7 @@ func (s *Server) state(ctx context.Context) (State, error) {
 		Validations: s.opts.AuthForge.Calls("POST /auth/validate"), Heartbeats: s.opts.AuthForge.Calls("POST /auth/heartbeat"),
 		Clock: s.clock.state(),
 		Ready: s.opts.Discord.Connected() && len(s.opts.Discord.Commands()) > 0,
+		Stars: s.starsPayments(),
 	}
 	if s.opts.FeedChat != 0 {
 		st.Feed = s.telegramChat(s.opts.FeedChat)
@@ -197,12 +206,12 @@ func (s *Server) telegramChat(chatID int64) []TGMsg {
 	out := make([]TGMsg, 0, len(msgs))
 	for _, m := range msgs {
 		t := TGMsg{ID: m.MessageID, FromBot: m.FromBot(), Text: m.Text, Entities: m.Entities,
-			Edited: m.EditDate != 0, Deleted: m.Deleted}
+			Edited: m.EditDate != 0, Deleted: m.Deleted, Service: s.serviceText(m)}
 		if m.ReplyMarkup != nil {
 			for _, row := range m.ReplyMarkup.InlineKeyboard {
 				var r []TGButton
 				for _, b := range row {
-					r = append(r, TGButton{Text: b.Text, URL: b.URL, Data: b.CallbackData})
+					r = append(r, TGButton{Text: b.Text, URL: b.URL, Data: b.CallbackData, Invoice: s.invoiceButton(b.URL)})
 				}
 				t.Buttons = append(t.Buttons, r)
 			}

@@ -3,7 +3,7 @@
 // shop, wired as `shopbot run` wires it but pointed at the in-process
 // fakes (telegramtest, discordtest, authforgetest, stripetest).
 //
-// It owns three things:
+// It owns four things:
 //
 //   - StripeFront, a stand-in for the three Stripe API endpoints the shop
 //     calls: Checkout sessions (whose url is the demo's own checkout page),
@@ -14,6 +14,11 @@
 //   - the stand-in checkout page (/pay/{id}) and the panel's payment
 //     actions, which post correctly signed Stripe events to the shop's
 //     real /webhooks/stripe;
+//   - the stand-in of Telegram's payment sheet for Stars invoices
+//     (stars.go): it pays through the Telegram fake's Pay, so the shop
+//     answers a real pre_checkout_query and takes a successful_payment;
+//     the panel's Stars actions renew a Star subscription or refund a
+//     payment as Telegram would on its own;
 //   - the page itself (embedded HTML, CSS and JavaScript, no build step)
 //     and its JSON API (/api/...), which plays users through the fakes'
 //     control APIs and reads back what the bots did.

@@ -128,6 +128,8 @@ func New(opts Options) (*Server, error) {
 	s.mux.HandleFunc("GET /api/state", s.handleState)
 	s.mux.HandleFunc("POST /api/telegram/send", s.handleTelegramSend)
 	s.mux.HandleFunc("POST /api/telegram/press", s.handleTelegramPress)
+	s.mux.HandleFunc("POST /api/telegram/pay", s.handleTelegramPay)
+	s.mux.HandleFunc("POST /api/stars/{action}", s.handleStarsAction)
 	s.mux.HandleFunc("POST /api/discord/send", s.handleDiscordSend)
 	s.mux.HandleFunc("POST /api/discord/click", s.handleDiscordClick)
 	s.mux.HandleFunc("POST /api/stripe/{action}", s.handleStripeAction)

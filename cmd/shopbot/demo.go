@@ -101,6 +101,9 @@ func demoConfig(f *demoFakes, pageURL, storePath string) config.Config {
 	cfg.Telegram.Token = f.tg.Token()
 	cfg.Telegram.APIURL = f.tg.URL()
 	cfg.Telegram.Admins = []int64{demoAdmin().TelegramID}
+	// Telegram buyers get both buttons: Stars (paid on the page's stand-in
+	// payment sheet) and the card checkout.
+	cfg.Telegram.Payments = config.PaymentsBoth
 	cfg.Discord.Token = f.dc.BotToken()
 	cfg.Discord.ApplicationID = f.dc.ApplicationID()
 	cfg.Discord.GuildID = f.dc.GuildID()
@@ -110,10 +113,10 @@ func demoConfig(f *demoFakes, pageURL, storePath string) config.Config {
 	cfg.Products = []config.Product{
 		{ID: "pro", Name: "Pro", Description: "All premium commands for 30 days", PriceID: "price_demo_pro",
 			Mode: config.ModePayment, Duration: config.Duration{Duration: 720 * time.Hour}, MaxHWIDSlots: 2,
-			DiscordRoleIDs: []string{demoRoleID}},
+			DiscordRoleIDs: []string{demoRoleID}, StarsPrice: 250},
 		{ID: "pro-monthly", Name: "Pro (monthly)", Description: "All premium commands, renewed every month",
 			PriceID: "price_demo_pro_monthly", Mode: config.ModeSubscription, MaxHWIDSlots: 2,
-			DiscordRoleIDs: []string{demoRoleID}},
+			DiscordRoleIDs: []string{demoRoleID}, StarsPrice: 100},
 	}
 	cfg.Alerts.TelegramChatID = demoFeedChat
 	cfg.GatedCommands = []config.GatedCommand{

@@ -2,12 +2,14 @@
 // really sent, read back from the Telegram and Discord stand-ins.
 "use strict";
 
-const ui = { role: "buyer", version: "", data: null, cache: {} };
+const ui = { role: "buyer", version: "", data: null, cache: {}, invoices: {}, sheet: null };
 const $ = (id) => document.getElementById(id);
 
 function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
 }
+// stars paints each ⭐ of escaped HTML as Telegram's Star icon (style.css).
+function stars(html) { return html.replace(/\u2B50\uFE0F?/g, '<span class="xtr" role="img" aria-label="Stars">$&</span>'); }
 function safeURL(u) { return /^https?:\/\//i.test(u || "") ? u : ""; }
 // linkAttrs open a link in a new tab: the chats stay where they were.
 const linkAttrs = ' target="_blank" rel="noopener"';
@@ -69,7 +71,7 @@ function tgHTML(text, entities) {
     if (opens[i]) out += opens[i].sort((a, b) => b.len - a.len).map((o) => o.open).join("");
     if (i < text.length) out += esc(text[i]);
   }
-  return out;
+  return stars(out);
 }
 
 // Discord markdown as the adapter writes it: \-escapes, `code`, **bold**,
@@ -138,9 +140,17 @@ function renderTelegram(d) {
   const me = d[ui.role];
   $("tg-who").textContent = "you are " + me.name + " (tg:" + me.telegram_id + ")";
   fill($("tg-messages"), msgs.map((m) => {
-    const kb = (m.buttons || []).map((row) => '<div class="row">' + row.map((b) =>
-      safeURL(b.url) ? '<a class="tg-btn link" href="' + esc(b.url) + '"' + linkAttrs + ">" + esc(b.text) + "</a>"
-        : '<button class="tg-btn" data-msg="' + m.id + '" data-data="' + esc(b.data || "") + '">' + esc(b.text) + "</button>").join("") + "</div>").join("");
+    // A payment is a service line in the chat, as in Telegram.
+    if (m.service) return '<div class="tg-msg service" data-id="' + m.id + '"><div class="svc">' + stars(esc(m.service)) + "</div></div>";
+    const kb = (m.buttons || []).map((row) => '<div class="row">' + row.map((b) => {
+      // A Stars invoice opens the stand-in payment sheet, not a link.
+      if (b.invoice) {
+        ui.invoices[b.invoice.link] = b.invoice;
+        return '<button class="tg-btn stars" data-invoice="' + esc(b.invoice.link) + '">' + stars(esc(b.text)) + "</button>";
+      }
+      return safeURL(b.url) ? '<a class="tg-btn link" href="' + esc(b.url) + '"' + linkAttrs + ">" + esc(b.text) + "</a>"
+        : '<button class="tg-btn" data-msg="' + m.id + '" data-data="' + esc(b.data || "") + '">' + esc(b.text) + "</button>";
+    }).join("") + "</div>").join("");
     return '<div class="tg-msg' + (m.from_bot ? "" : " me") + (m.deleted ? " deleted" : "") + '" data-id="' + m.id + '">' +
       '<div class="bubble">' + tgHTML(m.text, m.entities) + '<div class="meta">' + (m.edited ? "edited" : "") + (m.deleted ? " deleted by the bot" : "") + "</div></div>" +
       (kb ? '<div class="kb">' + kb + "</div>" : "") + "</div>";
@@ -248,6 +258,17 @@ function renderPanel(d) {
         (acts.length ? '<div class="actions">' + acts.map((a) => '<button data-action="' + a[0] + '" data-session="' + esc(p.id) + '">' + a[1] + "</button>").join("") + "</div>" : "") + "</div>";
     }).join("") || '<span class="muted">none yet: /buy in a chat</span>';
   }
+  if (changed("stars", d.stars)) {
+    $("stars").innerHTML = (d.stars || []).map((p) => {
+      const acts = [];
+      if (p.renewable) acts.push(["renew", "Renew period"]);
+      if (!p.refunded) acts.push(["refund", "Refund by Telegram"]);
+      const flags = [p.first_charge && (p.first_charge === p.charge_id ? "subscription" : "renewal"), p.canceled && "canceled by the bot"].filter(Boolean).join(", ");
+      return '<div class="item stars-payment"><div class="k">' + esc(p.charge_id) + "</div>" + pill(p.refunded ? "refunded" : "paid") + " " + esc(p.title) + " · " + p.stars + stars(" ⭐") +
+        ' <span class="muted">' + esc(p.buyer) + (p.period_end ? " · period ends " + when(p.period_end) : "") + (flags ? " · " + esc(flags) : "") + "</span>" +
+        (acts.length ? '<div class="actions">' + acts.map((a) => '<button data-stars="' + a[0] + '" data-charge="' + esc(p.charge_id) + '">' + a[1] + "</button>").join("") + "</div>" : "") + "</div>";
+    }).join("") || '<span class="muted">none yet: /buy in Telegram, then the ' + stars("⭐") + " button</span>";
+  }
   if (changed("ev", d.events)) {
     $("events").innerHTML = (d.events || []).map((e) => '<div class="ev"><span class="k">' + esc(e.type) + '</span><span>' + pill(e.state) +
       (e.attempts > 1 ? ' <span class="muted">×' + e.attempts + "</span>" : "") + "</span>" +
@@ -298,6 +319,30 @@ const poll = {
   },
 };
 
+// The stand-in payment sheet: what Telegram shows for a Stars invoice.
+function openSheet(inv) {
+  ui.sheet = inv;
+  $("stars-title").textContent = inv.title;
+  $("stars-desc").textContent = inv.description;
+  $("stars-price").innerHTML = inv.stars + stars(" ⭐") + (inv.subscription ? " a month" : "");
+  $("stars-error").hidden = true;
+  $("stars-pay").disabled = false;
+  $("stars-pay").innerHTML = (inv.subscription ? "Subscribe for " : "Pay ") + inv.stars + stars(" ⭐");
+  $("stars-sheet").hidden = false;
+}
+function closeSheet() { ui.sheet = null; $("stars-sheet").hidden = true; }
+function sheetError(msg) { $("stars-error").textContent = msg; $("stars-error").hidden = false; $("stars-pay").disabled = false; }
+function paySheet() {
+  const inv = ui.sheet;
+  if (!inv) return;
+  $("stars-pay").disabled = true;
+  $("stars-error").hidden = true;
+  api("/api/telegram/pay", { as: ui.role, link: inv.link }).then((out) => {
+    if (out.ok) { closeSheet(); toast("Paid " + inv.stars + " ⭐: the bot delivers the key in the chat"); return; }
+    sheetError(out.late ? "The shop did not confirm the order within 10 seconds; nothing was charged." : out.error_message || "The shop refused the payment.");
+  }, (e) => sheetError(e.message));
+}
+
 function send(kind, input) {
   const text = input.value.trim();
   if (!text) return;
@@ -313,6 +358,7 @@ function setRole(role) {
 }
 
 document.addEventListener("click", (ev) => {
+  if (ev.target.id === "stars-sheet") return closeSheet(); // the backdrop
   const el = ev.target.closest("button, code");
   if (!el) return;
   if (el.tagName === "CODE") {
@@ -320,6 +366,9 @@ document.addEventListener("click", (ev) => {
     return;
   }
   const ds = el.dataset;
+  if (ds.sheet) return ds.sheet === "pay" ? paySheet() : closeSheet();
+  if (ds.invoice) return ui.invoices[ds.invoice] ? openSheet(ui.invoices[ds.invoice]) : toast("This invoice is gone: /buy again");
+  if (ds.stars) return void api("/api/stars/" + ds.stars, { charge: ds.charge }).then(() => toast(ds.stars === "renew" ? "Telegram renewed the subscription" : "Telegram refunded the payment"), () => {});
   if (ds.role) return setRole(ds.role);
   if (ds.advance) return void advance(Number(ds.advance));
   if (ds.url) { window.location.href = ds.url; return; }
@@ -332,6 +381,7 @@ document.addEventListener("click", (ev) => {
   if (ds.custom) return void api("/api/discord/click", { as: ui.role, custom_id: ds.custom, label: el.textContent }).catch(() => {});
   if (ds.action) return void api("/api/stripe/" + ds.action, { session: ds.session }).then(() => toast("Stripe sent the " + ds.action + " event"), () => {});
 });
+document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && ui.sheet) closeSheet(); });
 $("tg-form").addEventListener("submit", (ev) => { ev.preventDefault(); send("telegram", $("tg-input")); });
 $("dc-form").addEventListener("submit", (ev) => { ev.preventDefault(); send("discord", $("dc-input")); });
 poll.loop();

@@ -89,8 +89,9 @@ func (s *Server) expireQuery(q *pendingQuery) {
 // transaction and, when notify, the successful_payment message.
 func (s *Server) newChargeLocked(user User, inv InvoiceInfo, notify bool) string {
 	st := s.starsLocked()
-	ch := &starCharge{id: "stxn_" + randomID(24), user: user, invoice: inv}
+	ch := &starCharge{id: "stxn_" + randomID(24), user: user, invoice: inv, at: s.now()}
 	st.charges[ch.id] = ch
+	st.byAge = append(st.byAge, ch.id)
 	sp := &SuccessfulPayment{
 		Currency: inv.Currency, TotalAmount: inv.Amount, InvoicePayload: inv.Payload,
 		TelegramPaymentChargeID: ch.id, ProviderPaymentChargeID: providerChargeID(ch.id),
@@ -133,8 +134,9 @@ func (s *Server) Renew(ctx context.Context, from User, firstChargeID string) (st
 	}
 	s.rememberUserLocked(&from)
 	sub.expiration = sub.expiration.Add(sub.invoice.SubscriptionPeriod)
-	ch := &starCharge{id: "stxn_" + randomID(24), user: from, invoice: sub.invoice, sub: firstChargeID}
+	ch := &starCharge{id: "stxn_" + randomID(24), user: from, invoice: sub.invoice, sub: firstChargeID, at: s.now()}
 	st.charges[ch.id] = ch
+	st.byAge = append(st.byAge, ch.id)
 	st.txns = append(st.txns, starTxn{ID: ch.id, Amount: sub.invoice.Amount, Date: s.now().Unix(), Source: userPartner(from, sub.invoice.Payload, sub.invoice.SubscriptionPeriod)})
 	ch.paid = SuccessfulPayment{
 		Currency: sub.invoice.Currency, TotalAmount: sub.invoice.Amount, InvoicePayload: sub.invoice.Payload,
@@ -278,4 +280,43 @@ func (s *Server) AddStarTransaction(partnerType string, amount int, incoming boo
 	}
 	st.txns = append(st.txns, t)
 	s.notifyLocked()
+}
+
+// ChargeInfo is one Stars payment the fake took.
+type ChargeInfo struct {
+	ID      string
+	User    User
+	Invoice InvoiceInfo
+	Date    time.Time
+	// Subscription is the first charge id of the Star subscription the
+	// charge pays a period of; "" for a one-time payment. Expiration is
+	// when the period it paid ends.
+	Subscription string
+	Expiration   time.Time
+	Refunded     bool
+	// Canceled: the bot canceled the subscription (it is not renewed).
+	Canceled bool
+	// Delivered: a successful_payment update was sent (not PayOffline).
+	Delivered bool
+}
+
+// Charges returns every Stars payment, oldest first.
+func (s *Server) Charges() []ChargeInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.starsLocked()
+	out := make([]ChargeInfo, 0, len(st.byAge))
+	for _, id := range st.byAge {
+		ch := st.charges[id]
+		c := ChargeInfo{ID: ch.id, User: ch.user, Invoice: ch.invoice, Date: ch.at, Subscription: ch.sub,
+			Refunded: ch.refunded, Delivered: ch.msg != nil}
+		if ch.paid.SubscriptionExpirationDate != 0 {
+			c.Expiration = time.Unix(ch.paid.SubscriptionExpirationDate, 0).UTC()
+		}
+		if ch.sub != "" {
+			c.Canceled = st.subs[ch.sub].canceled
+		}
+		out = append(out, c)
+	}
+	return out
 }

@@ -100,6 +100,7 @@ type starState struct {
 	queries  map[string]*pendingQuery
 	answers  []PreCheckoutAnswer
 	charges  map[string]*starCharge
+	byAge    []string            // charge ids, oldest first
 	subs     map[string]*starSub // by the subscription's first charge id
 	txns     []starTxn
 }
@@ -123,6 +124,7 @@ type starCharge struct {
 	refunded bool
 	paid     SuccessfulPayment
 	msg      *Message // the successful_payment message; nil: not delivered
+	at       time.Time
 }
 
 type starSub struct {

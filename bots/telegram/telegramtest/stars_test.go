@@ -380,6 +380,20 @@ func TestSubscriptionRenewAndCancel(t *testing.T) {
 	if m := b.next().Message; m.SuccessfulPayment.TelegramPaymentChargeID != third || m.SuccessfulPayment.SubscriptionExpirationDate != start.Add(90*24*time.Hour).Unix() {
 		t.Errorf("third period = %+v", m.SuccessfulPayment)
 	}
+	charges := s.Charges()
+	if len(charges) != 4 || charges[0].ID != first || charges[1].ID != second || charges[2].ID != oneTime || charges[3].ID != third {
+		t.Fatalf("charges = %+v", charges)
+	}
+	if c := charges[1]; c.Subscription != first || !c.Expiration.Equal(start.Add(60*24*time.Hour)) || c.User.ID != payer.ID ||
+		c.Invoice.Amount != 250 || c.Canceled || c.Refunded || !c.Delivered || !c.Date.Equal(start.Add(30*24*time.Hour)) {
+		t.Errorf("second period = %+v", c)
+	}
+	if c := charges[0]; c.Delivered || !c.Expiration.Equal(start.Add(30*24*time.Hour)) {
+		t.Errorf("offline first period = %+v", c)
+	}
+	if c := charges[2]; c.Subscription != "" || !c.Expiration.IsZero() {
+		t.Errorf("one-time charge = %+v", c)
+	}
 }
 
 func TestGetStarTransactionsPages(t *testing.T) {
