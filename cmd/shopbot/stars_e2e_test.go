@@ -301,7 +301,9 @@ func TestStarsCancelRefundAndRecovery(t *testing.T) {
 		t.Fatalf("AuthForge has %d licenses, want the club's and the recovered one", n)
 	}
 	w.shutdown()
+	before := len(w.tg.CallsTo("getStarTransactions"))
 	w.start() // the history is not read again from the start
+	w.waitUntil("the catch-up at start", func() bool { return len(w.tg.CallsTo("getStarTransactions")) > before })
 	w.waitIdle()
 	if n := len(w.keyMessages(w.buyer.ID)); n != 2 || len(w.af.Licenses()) != 2 {
 		t.Fatalf("after another restart: %d deliveries, %d licenses", n, len(w.af.Licenses()))
