@@ -104,6 +104,19 @@ func parseContent(p map[string]string) (string, []Entity, *Keyboard, error) {
 	return text, ents, kb, nil
 }
 
+// postableChatLocked is the chat a bot message goes to; outside private
+// chats the bot must be a member, as at Telegram.
+func (s *Server) postableChatLocked(p map[string]string) (*chatState, error) {
+	c, err := s.chatLocked(p)
+	if err != nil {
+		return nil, err
+	}
+	if c.chat.Type != "private" && c.members[s.bot.ID] != StatusAdministrator && c.members[s.bot.ID] != StatusMember {
+		return nil, &apiError{code: 403, desc: "Forbidden: bot is not a member of the supergroup chat"}
+	}
+	return c, nil
+}
+
 func (s *Server) sendMessage(p map[string]string) (any, error) {
 	text, ents, kb, err := parseContent(p)
 	if err != nil {
@@ -111,12 +124,9 @@ func (s *Server) sendMessage(p map[string]string) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.chatLocked(p)
+	c, err := s.postableChatLocked(p)
 	if err != nil {
 		return nil, err
-	}
-	if c.chat.Type != "private" && c.members[s.bot.ID] != StatusAdministrator && c.members[s.bot.ID] != StatusMember {
-		return nil, &apiError{code: 403, desc: "Forbidden: bot is not a member of the supergroup chat"}
 	}
 	bot := s.bot
 	m := s.addMessageLocked(Message{From: &bot, Chat: c.chat, Text: text, Entities: ents, ReplyMarkup: kb})

@@ -242,12 +242,9 @@ func (s *Server) sendInvoice(p map[string]string) (any, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := s.chatLocked(p)
+	c, err := s.postableChatLocked(p)
 	if err != nil {
 		return nil, err
-	}
-	if c.chat.Type != "private" && c.members[s.bot.ID] != StatusAdministrator && c.members[s.bot.ID] != StatusMember {
-		return nil, &apiError{code: 403, desc: "Forbidden: bot is not a member of the supergroup chat"}
 	}
 	bot := s.bot
 	m := s.addMessageLocked(Message{From: &bot, Chat: c.chat, ReplyMarkup: kb, Invoice: &InvoiceMessage{
