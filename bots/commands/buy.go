@@ -86,7 +86,14 @@ func (h *Handler) buy(ctx context.Context, req Request, id, code string) Reply {
 	if p.Description != "" {
 		intro += " — " + plain(p.Description)
 	}
-	text := l.say("buy.intro", "product", intro)
+	key := "buy.intro"
+	switch {
+	case len(rows) > 1:
+		key = "buy.intro_both"
+	case !stripe:
+		key = "buy.intro_stars"
+	}
+	text := l.say(key, "product", intro)
 	switch {
 	case code != "" && stripe:
 		text = l.say("buy.code_applied", "code", plain(code)) + "\n" + text

@@ -21,6 +21,8 @@ func Messages() []words.Message {
 		{Key: "buy.catalog_empty", Text: msgCatalogEmpty},
 		{Key: "buy.product_line", Text: msgProductLine},
 		{Key: "buy.intro", Text: msgBuyIntro},
+		{Key: "buy.intro_stars", Text: "{product}\nTap the button to pay with Telegram Stars."},
+		{Key: "buy.intro_both", Text: "{product}\nPay with Telegram Stars, or by card (the card link is valid for 30 minutes)."},
 		{Key: "buy.pay_button", Text: msgPayButton},
 		{Key: "buy.stars_button", Text: "Pay {stars} ⭐ for {product}"},
 		{Key: "buy.card_button", Text: "Pay by card for {product}"},

@@ -59,6 +59,9 @@ func (w *world) starsLink(product string) string {
 	if stars == "" || card == "" {
 		w.t.Fatalf("/buy %s offers %+v, want a Stars invoice and a card payment", product, m.Buttons())
 	}
+	if !strings.Contains(m.Text, "Pay with Telegram Stars, or by card") {
+		w.t.Fatalf("/buy %s text = %q, want both ways to pay named", product, m.Text)
+	}
 	return stars
 }
 
