@@ -219,9 +219,11 @@ func (s *Stars) InvoiceLink(ctx context.Context, who identity.Identity, productI
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("checkout: order id: %w", err)
 	}
+	// The adapter clips title and description to Telegram's limits and
+	// uses the title when there is no description.
 	inv := StarsInvoice{
-		Title:       clipRunes(orString(p.Name, p.ID), 32),
-		Description: clipRunes(orString(p.Description, orString(p.Name, p.ID)), 255),
+		Title:       orString(p.Name, p.ID),
+		Description: p.Description,
 		Payload:     starsPayload{Product: p.ID, UserID: uid, Nonce: hex.EncodeToString(nonce)}.String(),
 		Stars:       p.StarsPrice,
 	}
@@ -233,14 +235,6 @@ func (s *Stars) InvoiceLink(ctx context.Context, who identity.Identity, productI
 		return "", fmt.Errorf("checkout: stars invoice for %s: %w", p.ID, err)
 	}
 	return link, nil
-}
-
-func clipRunes(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	return string(r[:n-1]) + "…"
 }
 
 // PreCheckout decides Telegram's pre-checkout query: nil accepts it, else
@@ -265,7 +259,7 @@ func (s *Stars) PreCheckout(ctx context.Context, q StarsQuery) *notify.Notice {
 	case q.Currency != CurrencyStars || q.TotalAmount != p.StarsPrice:
 		return refuse("stars.refused_price", textStarsPriceChanged, "product", p.Name, "id", p.ID)
 	}
-	o, err := s.store.GetOrder(ctx, pl.OrderID())
+	_, err = s.store.GetOrder(ctx, pl.OrderID())
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		// A payment already stored but not yet handled by the worker
@@ -284,10 +278,11 @@ func (s *Stars) PreCheckout(ctx context.Context, q StarsQuery) *notify.Notice {
 		// be able to record.
 		s.log.Error("stars pre-checkout: reading the order", "order", pl.OrderID(), "err", err)
 		return refuse("stars.refused_busy", textStarsBusy)
-	case o.Status != store.OrderPending:
+	default:
+		// A Stars order exists only once a payment for it was handled
+		// (pending while its license is being made).
 		return refuse("stars.refused_paid", textStarsAlreadyPaid, "product", p.Name, "id", p.ID)
 	}
-	return nil
 }
 
 // Paid stores a successful payment in the event log; when it returns nil

@@ -63,6 +63,11 @@ func (w *Worker) starsPaid(ctx context.Context, pay StarsPayment, attempt int, r
 	who := identity.TelegramUser(pl.UserID)
 	now := w.now()
 	subscription := p.Mode == config.ModeSubscription
+	if !subscription {
+		if dup, err := w.duplicateStarsPayment(ctx, pl.OrderID(), pay); dup || err != nil {
+			return err
+		}
+	}
 	var reconcile, renewal bool
 	order, err := w.store.UpsertOrder(ctx, pl.OrderID(), func(o *store.Order, exists bool) error {
 		if !exists {
@@ -131,6 +136,31 @@ func (w *Worker) starsPaid(ctx context.Context, pay StarsPayment, attempt int, r
 	return w.deliver(ctx, order, p, attempt, replay)
 }
 
+// duplicateStarsPayment refunds a second payment of a one-time order (two
+// taps on Pay, both past the pre-checkout before either was stored): the
+// buyer gets one license and their money back for the other. It reports
+// whether pay was such a duplicate; an error means the refund must be
+// tried again.
+func (w *Worker) duplicateStarsPayment(ctx context.Context, orderID string, pay StarsPayment) (bool, error) {
+	o, err := w.store.GetOrder(ctx, orderID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read order %s: %w", orderID, err)
+	case o.ChargeID == "" || o.ChargeID == pay.ChargeID:
+		return false, nil
+	case w.starsRefund == nil:
+		return true, permanent("order %s was paid twice (charges %s and %s); refund the second in Telegram", orderID, o.ChargeID, pay.ChargeID)
+	}
+	if err := w.starsRefund(ctx, pay.UserID, pay.ChargeID); err != nil && !errors.Is(err, ErrAlreadyRefunded) {
+		return true, fmt.Errorf("refund the second payment %s of order %s: %w", pay.ChargeID, orderID, err)
+	}
+	w.alert(ctx, notify.KindRefund, fmt.Sprintf("Order %s was paid twice with Stars (%d Stars from tg:%d): the second payment %s was refunded automatically.",
+		orderID, pay.TotalAmount, pay.UserID, pay.ChargeID))
+	return true, ignore("second payment of order %s: refunded", orderID)
+}
+
 func orTime(t, def time.Time) time.Time {
 	if t.IsZero() {
 		return def
@@ -146,6 +176,11 @@ func (w *Worker) starsRefunded(ctx context.Context, pay StarsPayment) error {
 	}
 	if err != nil {
 		return err
+	}
+	if order.Mode != config.ModeSubscription && order.ChargeID != "" && pay.ChargeID != order.ChargeID {
+		// The refund of a second payment of the order (refunded by
+		// duplicateStarsPayment): the license was paid for by the first.
+		return ignore("refund of charge %s, a second payment of order %s: the order keeps its license", pay.ChargeID, order.ID)
 	}
 	amount := int64(pay.TotalAmount)
 	if amount == 0 {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"math"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -97,7 +99,12 @@ func TestStarsPurchaseOnceAcrossRedeliveryAndRestart(t *testing.T) {
 	if err := w.tg.ResendPayment(charge); err != nil {
 		t.Fatal(err)
 	}
+	// A second payment of the same invoice (two taps on Pay that both
+	// passed the pre-checkout) reaches the next start through the
+	// history: it is refunded, not kept for nothing.
+	second := w.tg.PayOffline(w.buyer, link)
 	w.start()
+	w.waitUntil("the second payment refunded", func() bool { return w.tg.Refunded(second) })
 	w.waitUntil("the redelivered payment handled", func() bool { return w.tg.Pending() == 0 })
 	w.waitIdle()
 	if n := len(w.af.Licenses()); n != 1 {
@@ -151,6 +158,22 @@ func TestStarsPreCheckoutRefusals(t *testing.T) {
 	if err != nil || res.OK || !strings.Contains(res.ErrorMessage, "already paid") {
 		t.Fatalf("paying an invoice twice: %+v, %v", res, err)
 	}
+	// Also while the first payment is stored but has no license yet
+	// (AuthForge down): the order does not exist, its payment does.
+	w.af.FailNext("POST /v1/licenses", 1000, http.StatusServiceUnavailable, "server_error")
+	link2 := w.starsLink("pro")
+	w.pay(link2)
+	order2 := "stars_" + strings.Split(w.invoicePayload(link2), "|")[3]
+	w.waitUntil("the payment stored and waiting", func() bool {
+		stored, err := w.live().EarlierPending(context.Background(), order2, math.MaxUint64)
+		return err == nil && stored
+	})
+	res, err = w.tg.Pay(ctx, w.buyer, link2)
+	if err != nil || res.OK || !strings.Contains(res.ErrorMessage, "already paid") {
+		t.Fatalf("paying a stored, unfulfilled invoice again: %+v, %v", res, err)
+	}
+	w.af.ClearFaults()
+	w.waitUntil("the stored payment fulfilled", func() bool { return len(w.af.Licenses()) == 2 })
 
 	// The seller stops selling the club: an invoice made before is
 	// refused, and a payment made for it while the shop was down (found
@@ -165,8 +188,8 @@ func TestStarsPreCheckoutRefusals(t *testing.T) {
 		t.Fatalf("paying for a removed product: %+v, %v", res, err)
 	}
 	w.waitIdle()
-	if n := len(w.af.Licenses()); n != 1 {
-		t.Fatalf("AuthForge has %d licenses, want only the one paid", n)
+	if n := len(w.af.Licenses()); n != 2 {
+		t.Fatalf("AuthForge has %d licenses, want only the two paid", n)
 	}
 }
 
