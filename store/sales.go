@@ -91,10 +91,19 @@ func (db *DB) RecordPayment(ctx context.Context, p Payment) (bool, error) {
 	if p.At.IsZero() {
 		p.At = db.now()
 	}
+	mark := []byte(p.Rail + "\x00" + string(p.Kind) + "\x00" + p.ID)
+	// A retried or redelivered event records its payment again: a read
+	// answers that without a commit of its own.
+	var known bool
+	if err := db.view(ctx, func(tx *bolt.Tx) error {
+		known = bucket(tx, bucketPayments).Get(mark) != nil
+		return nil
+	}); err != nil || known {
+		return false, err
+	}
 	recorded := false
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		seen := bucket(tx, bucketPayments)
-		mark := []byte(p.Rail + "\x00" + string(p.Kind) + "\x00" + p.ID)
 		if seen.Get(mark) != nil {
 			return nil
 		}
