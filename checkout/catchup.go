@@ -49,7 +49,7 @@ func (h *Webhook) CatchUp(ctx context.Context, api *client.API, since time.Time)
 		if err != nil {
 			return stored, fmt.Errorf("checkout: catch-up: encode event %s: %w", ev.ID, err)
 		}
-		rec, err := eventRecord(*ev, payload, SourceCatchUp, now)
+		rec, err := envelopeOf(*ev).record(payload, SourceCatchUp, now)
 		if err != nil {
 			h.log.Warn("catch-up event malformed", "event", ev.ID, "err", err)
 			continue

@@ -31,7 +31,7 @@ const metaRecovered = "recovered_at"
 // own, so an encrypted store's snapshot stays encrypted.
 func (db *DB) Snapshot(ctx context.Context, w io.Writer, size func(int64)) (int64, error) {
 	var n int64
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewEvents(ctx, func(tx *bolt.Tx) error {
 		if size != nil {
 			size(tx.Size())
 		}

@@ -96,18 +96,35 @@ func (db *DB) committer() {
 	}
 }
 
-// commitBatch runs the batch's functions in order in one transaction. A
-// function that fails gets its error and is dropped; the others run again
-// without it (bbolt has no savepoints), as bbolt's own Batch does. So each
-// function sees the effects of those queued before it, exactly as if they
-// had been committed one by one; that is also why a function may run more
-// than once and must keep its side effects inside the transaction or in
-// variables it overwrites.
+// commitBatch runs the batch's functions in order in one transaction,
+// after copying in every journaled event not yet applied (so any function
+// sees the events PutEvent has acknowledged). A function that fails gets
+// its error and is dropped; the others run again without it (bbolt has no
+// savepoints), as bbolt's own Batch does. So each function sees the
+// effects of those queued before it, exactly as if they had been
+// committed one by one; that is also why a function may run more than
+// once and must keep its side effects inside the transaction or in
+// variables it overwrites. Requests without a function (nudges and
+// settles, see nudge) only ask for the journaled events to be applied.
 func (db *DB) commitBatch(batch []*writeReq) {
-	for len(batch) > 0 {
+	db.nudged.Store(false)
+	var pend []*journalReq
+	if !db.holdJournal.Load() {
+		pend = db.in.pending()
+	}
+	fns := batch[:0:0]
+	for _, r := range batch {
+		if r.fn != nil {
+			fns = append(fns, r)
+		}
+	}
+	for len(fns) > 0 || len(pend) > 0 {
 		failed := -1
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
-			for i, r := range batch {
+			if err := applyJournaledTx(tx, pend, db.now()); err != nil {
+				return err
+			}
+			for i, r := range fns {
 				if err := r.fn(tx); err != nil {
 					failed = i
 					return err
@@ -117,21 +134,56 @@ func (db *DB) commitBatch(batch []*writeReq) {
 		})
 		switch {
 		case err == nil:
-			for _, r := range batch {
+			for _, r := range fns {
 				r.err = nil
 			}
+			db.in.applied(len(pend))
 			return
 		case failed < 0:
 			// The commit itself failed (disk full, I/O error): nothing
-			// of the batch is stored.
+			// of the batch is stored; the journaled events wait for
+			// the next commit.
+			db.log.Error("store commit failed", "err", err, "journaled_events", len(pend))
 			for _, r := range batch {
 				r.err = fmt.Errorf("store: commit: %w", err)
 			}
 			return
 		}
-		batch[failed].err = err
-		batch = append(batch[:failed:failed], batch[failed+1:]...)
+		fns[failed].err = err
+		fns = append(fns[:failed:failed], fns[failed+1:]...)
 	}
+}
+
+// nudge asks the committer to apply the journaled events: urgent (a
+// payment the worker should turn into a license now) at once, otherwise
+// lazily, with the next commit or after lazyDelay. One lazy nudge at a
+// time is enough: the commit it causes applies everything journaled by
+// then. Only the journal's writer calls it, and Close closes db.writes
+// only after the writer has stopped.
+func (db *DB) nudge(urgent bool) {
+	if !urgent && !db.nudged.CompareAndSwap(false, true) {
+		return
+	}
+	db.writes <- &writeReq{done: make(chan struct{}), lazy: !urgent}
+}
+
+// settle returns once every event PutEvent acknowledged before the call
+// is in bbolt, so reads of events see them (read your writes). With
+// nothing journaled it costs a lock; otherwise it waits for the next
+// commit, which comes within lazyDelay.
+func (db *DB) settle(ctx context.Context) error {
+	if !db.in.unapplied() {
+		return nil
+	}
+	return db.write(ctx, nil, true)
+}
+
+// viewEvents is view for reads of events: it settles first.
+func (db *DB) viewEvents(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := db.settle(ctx); err != nil {
+		return err
+	}
+	return db.view(ctx, fn)
 }
 
 // update runs fn in a write transaction shared with every other write
@@ -145,7 +197,6 @@ func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 
 // write queues fn to the committer, lazily or not, and waits until it is
 // durable.
-
 func (db *DB) write(ctx context.Context, fn func(*bolt.Tx) error, lazy bool) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -128,6 +129,14 @@ type DB struct {
 	stopped chan struct{}
 	closeMu sync.RWMutex
 	closed  bool
+	// in is the event journal (journal.go); nudged: a lazy nudge is
+	// queued and not yet committed.
+	in     *ingest
+	nudged atomic.Bool
+	log    *slog.Logger
+	// holdJournal keeps journaled events out of bbolt: tests set it to
+	// stand for a crash between the acknowledgement and the apply.
+	holdJournal atomic.Bool
 }
 
 // Open opens or creates the store file, creating the buckets, checking the
@@ -164,18 +173,61 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", opts.Path, err)
 	}
-	db := &DB{bolt: bdb, path: opts.Path, crypt: crypt, now: time.Now,
-		writes: make(chan *writeReq, maxCommitBatch), stopped: make(chan struct{})}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	db := &DB{bolt: bdb, path: opts.Path, crypt: crypt, now: time.Now, log: log,
+		writes: make(chan *writeReq, maxCommitBatch), stopped: make(chan struct{})}
 	if err := bdb.Update(func(tx *bolt.Tx) error { return db.initTx(tx, log) }); err != nil {
 		_ = bdb.Close()
 		return nil, err
 	}
+	file, err := db.recoverJournal(opts.Path+".journal", !opts.NoSync)
+	if err != nil {
+		_ = bdb.Close()
+		return nil, err
+	}
+	db.in = newIngest(file, db.nudge)
+	go db.in.writer()
 	go db.committer()
 	return db, nil
+}
+
+// recoverJournal opens the event journal and copies into bbolt the events
+// a crash left in it (acknowledged, not yet applied; those applied already
+// are skipped by id), then starts it over.
+func (db *DB) recoverJournal(path string, sync bool) (*journalFile, error) {
+	file, evs, err := openJournal(path, sync)
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) > 0 {
+		added := 0
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			added = 0
+			for _, ev := range evs {
+				ok, err := putEventTx(tx, ev, db.now())
+				if err != nil {
+					return err
+				}
+				if ok {
+					added++
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			_ = file.close()
+			return nil, fmt.Errorf("store: replay journal %s: %w", path, err)
+		}
+		db.log.Info("store: events replayed from the journal", "journaled", len(evs), "added", added)
+	}
+	if err := file.restart(); err != nil {
+		_ = file.close()
+		return nil, err
+	}
+	return file, nil
 }
 
 // initTx creates missing buckets, migrates files of an older schema and
@@ -236,13 +288,26 @@ func (db *DB) Close() error {
 		return nil
 	}
 	db.closed = true
-	close(db.writes)
+	close(db.in.reqs)
 	db.closeMu.Unlock()
+	// The journal's writer nudges the committer, so it stops first.
+	<-db.in.stopped
+	close(db.writes)
 	<-db.stopped
-	if err := db.bolt.Close(); err != nil {
-		return fmt.Errorf("store: close %s: %w", db.path, err)
+	// The committer's last commit applied everything journaled, unless
+	// that commit failed: then the journal keeps the events for the next
+	// Open.
+	var errs []error
+	if !db.in.unapplied() {
+		if err := db.in.file.restart(); err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return nil
+	errs = append(errs, db.in.file.close())
+	if err := db.bolt.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("store: close %s: %w", db.path, err))
+	}
+	return errors.Join(errs...)
 }
 
 // Durable reports whether every commit is fsynced before it returns (false

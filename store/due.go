@@ -45,7 +45,7 @@ func pendingKey(orderKey string, seq uint64) []byte {
 // when it saw none: when to look again. Only due entries of the index are
 // read, so the cost does not grow with the backlog of later events.
 func (db *DB) DueEvents(ctx context.Context, now time.Time, limit int, skip func(seq uint64) bool) (evs []Event, next time.Time, err error) {
-	err = db.view(ctx, func(tx *bolt.Tx) error {
+	err = db.viewEvents(ctx, func(tx *bolt.Tx) error {
 		c := bucket(tx, bucketEventsDue).Cursor()
 		for _, prio := range []byte{0, 1} {
 			for k, id := c.Seek([]byte{prio}); k != nil && k[0] == prio; k, id = c.Next() {
@@ -79,13 +79,23 @@ func (db *DB) DueEvents(ctx context.Context, now time.Time, limit int, skip func
 
 // EarlierPending reports whether an event with a lower seq than seq and
 // the same order key is pending (the worker applies an order's events one
-// at a time, in arrival order). An empty order key has no order.
+// at a time, in arrival order). An empty order key has no order. Events
+// acknowledged but still in the journal have no seq yet and arrived after
+// every stored one, so they count for a seq beyond every stored event's
+// (math.MaxUint64: "is anything of this order pending?").
 func (db *DB) EarlierPending(ctx context.Context, orderKey string, seq uint64) (bool, error) {
 	if orderKey == "" {
 		return false, nil
 	}
+	// The journal is asked before bbolt: an event leaves it only after
+	// the commit that stored it, so it is seen in one or the other.
+	journaled := db.in.journaledPending(orderKey)
 	var earlier bool
 	err := db.view(ctx, func(tx *bolt.Tx) error {
+		if journaled && seq > bucket(tx, bucketEvents).Sequence() {
+			earlier = true
+			return nil
+		}
 		prefix := join([]byte(orderKey), nil)
 		k, _ := bucket(tx, bucketEventsKey).Cursor().Seek(prefix)
 		if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {

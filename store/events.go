@@ -56,11 +56,12 @@ type Event struct {
 }
 
 // PutEvent stores ev unless an event with its ID is already stored
-// (inserted=false then, and nothing changes). It assigns Seq and, when ev
-// has none, ReceivedAt; State defaults to EventPending. It returns only
-// after the write is fsynced, so a 200 to Stripe means the event survives
-// a crash. Concurrent calls, and the worker's writes, share commits (see
-// committer).
+// (inserted=false then, and nothing changes). It sets ReceivedAt when ev
+// has none, and State defaults to EventPending; Seq is assigned in arrival
+// order when the event reaches bbolt. It returns once the event is durable
+// in the journal (see journal.go), so a 200 to Stripe means the event
+// survives a crash; every read of events afterwards sees it. Concurrent
+// calls share one journal write and fsync.
 func (db *DB) PutEvent(ctx context.Context, ev Event) (inserted bool, err error) {
 	if err := checkID("event", ev.ID); err != nil {
 		return false, err
@@ -71,16 +72,85 @@ func (db *DB) PutEvent(ctx context.Context, ev Event) (inserted bool, err error)
 	if !ev.State.valid() {
 		return false, fmt.Errorf("store: event %s: unknown state %q", ev.ID, ev.State)
 	}
-	now := db.now()
-	err = db.update(ctx, func(tx *bolt.Tx) error {
-		var err error
-		inserted, err = putEventTx(tx, ev, now)
-		return err
-	})
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	return inserted, nil
+	if ev.ReceivedAt.IsZero() {
+		ev.ReceivedAt = db.now()
+	}
+	for {
+		r, other, stored, err := db.claimEvent(ev)
+		switch {
+		case err != nil:
+			return false, err
+		case stored:
+			return false, nil
+		case other != nil:
+			// Another delivery of this event is being journaled; its
+			// outcome is this one's, unless it failed.
+			<-other.done
+			if other.err == nil {
+				return false, nil
+			}
+			continue
+		}
+		if err := db.journalEvent(r); err != nil {
+			return false, err
+		}
+		<-r.done
+		return r.err == nil, r.err
+	}
+}
+
+// claimEvent makes ev this caller's to journal (mine), unless it is
+// stored already or another caller is journaling it (other, to wait on). The journal's
+// in-flight set is read before bbolt, under its lock, and an event leaves
+// that set only after the commit that applied it: so one of the two
+// always has it.
+func (db *DB) claimEvent(ev Event) (mine, other *journalReq, stored bool, err error) {
+	db.in.mu.Lock()
+	defer db.in.mu.Unlock()
+	if r := db.in.inflight[ev.ID]; r != nil {
+		return nil, r, false, nil
+	}
+	if err := db.bolt.View(func(tx *bolt.Tx) error {
+		stored = bucket(tx, bucketEvents).Get([]byte(ev.ID)) != nil
+		return nil
+	}); err != nil {
+		return nil, nil, false, fmt.Errorf("store: event %s: %w", ev.ID, err)
+	}
+	if stored {
+		return nil, nil, true, nil
+	}
+	mine = &journalReq{ev: ev, done: make(chan struct{})}
+	db.in.inflight[ev.ID] = mine
+	return mine, nil, false, nil
+}
+
+// journalEvent queues r to the journal's writer.
+func (db *DB) journalEvent(r *journalReq) error {
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	if db.closed {
+		db.in.mu.Lock()
+		delete(db.in.inflight, r.ev.ID)
+		db.in.mu.Unlock()
+		return errClosed
+	}
+	db.in.reqs <- r
+	return nil
+}
+
+// applyJournaledTx copies journaled events into bbolt, in journal order
+// (which is arrival order: Seq is assigned here). An event stored already
+// (a replay after a crash) is left as it is.
+func applyJournaledTx(tx *bolt.Tx, rs []*journalReq, now time.Time) error {
+	for _, r := range rs {
+		if _, err := putEventTx(tx, r.ev, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func putEventTx(tx *bolt.Tx, ev Event, now time.Time) (bool, error) {
@@ -165,7 +235,7 @@ func stateKey(s EventState, seq uint64) []byte {
 // GetEvent returns the stored event with that ID, payload included.
 func (db *DB) GetEvent(ctx context.Context, id string) (Event, error) {
 	var ev Event
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewEvents(ctx, func(tx *bolt.Tx) error {
 		var err error
 		ev, err = getEventTx(tx, id, true)
 		return err
@@ -245,7 +315,7 @@ func (db *DB) updateEvents(ctx context.Context, evs []Event, lazy bool) error {
 // worker owns the retry schedule and per-order ordering.
 func (db *DB) PendingEvents(ctx context.Context, limit int) ([]Event, error) {
 	var out []Event
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewEvents(ctx, func(tx *bolt.Tx) error {
 		prefix := join([]byte(EventPending), nil)
 		c := bucket(tx, bucketEventsState).Cursor()
 		for k, id := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, id = c.Next() {
@@ -267,7 +337,7 @@ func (db *DB) PendingEvents(ctx context.Context, limit int) ([]Event, error) {
 // ""), newest first. limit <= 0 means all.
 func (db *DB) ListEvents(ctx context.Context, state EventState, limit int) ([]Event, error) {
 	var out []Event
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewEvents(ctx, func(tx *bolt.Tx) error {
 		var c *bolt.Cursor
 		var prefix []byte
 		var k, id []byte
@@ -305,7 +375,7 @@ func (db *DB) ListEvents(ctx context.Context, state EventState, limit int) ([]Ev
 // so this reads four keys, not the events.
 func (db *DB) CountEvents(ctx context.Context) (map[EventState]int, error) {
 	var out map[EventState]int
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewEvents(ctx, func(tx *bolt.Tx) error {
 		out = countEventsTx(tx)
 		return nil
 	})

@@ -34,7 +34,7 @@ func (db *DB) EventsBefore(ctx context.Context, state EventState, before uint64,
 	}
 	limit = pageLimit(limit)
 	var out []Event
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewEvents(ctx, func(tx *bolt.Tx) error {
 		var (
 			c      *bolt.Cursor
 			prefix []byte

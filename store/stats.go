@@ -32,7 +32,7 @@ type Stats struct {
 // the size of the store.
 func (db *DB) Stats(ctx context.Context) (Stats, error) {
 	var st Stats
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	err := db.viewEvents(ctx, func(tx *bolt.Tx) error {
 		st.OrdersByStatus, st.Orders = countOrdersTx(tx)
 		st.ActiveLicenses, st.RevokedLicenses = countLicensesTx(tx)
 		st.EventsByState = countEventsTx(tx)

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -58,14 +60,18 @@ func TestIngestLoad(t *testing.T) {
 				ID: fmt.Sprintf("evt_noop_%d_%d", senders, i), ChargeID: fmt.Sprintf("ch_noop_%d_%d", senders, i),
 			})
 		}
+		cpu0 := cpuTime(t)
 		rate, lat, lastAck := sendAll(t, client, w.addr, payloads, senders)
+		cpu := cpuTime(t) - cpu0
 		drained := waitNoPending(t, w)
 		raw := rawSerial
 		if senders > 1 {
 			raw = rawGroup
 		}
-		t.Logf("shopbot, %d sender(s): %.0f events/s = %.2fx raw; ack p50 %v, p99 %v, max %v; all done %v after the last ack",
-			senders, rate, rate/raw, pct(lat, 50), pct(lat, 99), pct(lat, 100), drained.Sub(lastAck).Round(time.Millisecond))
+		busy := cpu.Seconds() / (float64(n) / rate) / float64(runtime.NumCPU())
+		t.Logf("shopbot, %d sender(s): %.0f events/s = %.2fx raw; ack p50 %v, p99 %v, max %v; all done %v after the last ack; CPU (senders and shop) %.0f µs/event, %.0f%% of %d cores",
+			senders, rate, rate/raw, pct(lat, 50), pct(lat, 99), pct(lat, 100), drained.Sub(lastAck).Round(time.Millisecond),
+			float64(cpu.Microseconds())/float64(n), 100*busy, runtime.NumCPU())
 	}
 
 	// Purchases right behind a burst of no-op events about other orders.
@@ -154,6 +160,18 @@ func waitNoPending(t *testing.T, w *world) time.Time {
 	}
 	t.Fatalf("events still pending after 120s: %+v", w.health())
 	return time.Time{}
+}
+
+// cpuTime is the CPU (user and system) this process has used: senders
+// and shop share it, so it tells whether a figure is bound by the disk or
+// by the machine's cores.
+func cpuTime(t *testing.T) time.Duration {
+	t.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		t.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func pct(sorted []time.Duration, p int) time.Duration {

@@ -1,0 +1,353 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// crash stops db the way kill -9 would after its last acknowledgement:
+// journaled events that were held out of bbolt stay out, nothing is
+// applied or restarted on the way down.
+func crash(t *testing.T, db *DB) {
+	t.Helper()
+	db.holdJournal.Store(true)
+	db.closeMu.Lock()
+	db.closed = true
+	close(db.in.reqs)
+	db.closeMu.Unlock()
+	<-db.in.stopped
+	close(db.writes)
+	<-db.stopped
+	mustNoErr(t, db.in.file.f.Close())
+	mustNoErr(t, db.bolt.Close())
+}
+
+// inBolt reads an event's record straight from bbolt, bypassing the
+// journal and settle.
+func inBolt(t *testing.T, db *DB, id string) bool {
+	t.Helper()
+	var found bool
+	mustNoErr(t, db.bolt.View(func(tx *bolt.Tx) error {
+		found = tx.Bucket([]byte(bucketEvents)).Get([]byte(id)) != nil
+		return nil
+	}))
+	return found
+}
+
+type logBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func openLogged(t *testing.T, path string) (*DB, *logBuf) {
+	t.Helper()
+	var buf logBuf
+	db, err := Open(context.Background(), Options{Path: path, NoSync: true, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, &buf
+}
+
+func TestJournalReplaysAcknowledgedEventsAfterCrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shop.db")
+	db, _ := openLogged(t, path)
+	db.holdJournal.Store(true)
+	received := t0.Add(time.Minute)
+	want := []Event{
+		{ID: "evt_1", Type: "checkout.session.completed", OrderKey: "cs_1", Urgent: true, Payload: []byte(`{"id":"evt_1"}`), ReceivedAt: received},
+		{ID: "evt_2", Type: "charge.refunded", OrderKey: "pi_2", Payload: bytes.Repeat([]byte("x"), 5000), ReceivedAt: received},
+		{ID: "evt_3", Type: "ping", State: EventIgnored, LastError: "event type not used by shopbot", ReceivedAt: received},
+	}
+	for _, ev := range want {
+		ins, err := db.PutEvent(context.Background(), ev)
+		if err != nil || !ins {
+			t.Fatalf("PutEvent %s: inserted %v, %v", ev.ID, ins, err)
+		}
+		if inBolt(t, db, ev.ID) {
+			t.Fatalf("%s is in bbolt while the journal is held: the test does not stand for a crash", ev.ID)
+		}
+	}
+	crash(t, db)
+
+	db, logs := openLogged(t, path)
+	for i, w := range want {
+		got, err := db.GetEvent(context.Background(), w.ID)
+		if err != nil {
+			t.Fatalf("after the crash: %v", err)
+		}
+		wantState := w.State
+		if wantState == "" {
+			wantState = EventPending
+		}
+		if got.Seq != uint64(i+1) || got.State != wantState || got.Type != w.Type || got.OrderKey != w.OrderKey ||
+			got.Urgent != w.Urgent || !bytes.Equal(got.Payload, w.Payload) || !got.ReceivedAt.Equal(received) || got.LastError != w.LastError {
+			t.Errorf("replayed %s = %+v, want %+v with seq %d", w.ID, got, w, i+1)
+		}
+	}
+	due, _, err := db.DueEvents(context.Background(), received, 10, nil)
+	mustNoErr(t, err)
+	if len(due) != 2 || due[0].ID != "evt_1" {
+		t.Errorf("due after replay: %d events, first %+v; want evt_1 (urgent) then evt_2", len(due), due)
+	}
+	if !strings.Contains(logs.String(), "events replayed from the journal") || !strings.Contains(logs.String(), "added=3") {
+		t.Errorf("replay not logged: %q", logs.String())
+	}
+	mustNoErr(t, db.Close())
+
+	// A clean close leaves nothing to replay.
+	db, logs = openLogged(t, path)
+	if strings.Contains(logs.String(), "replayed") {
+		t.Errorf("a clean close replayed again: %q", logs.String())
+	}
+	counts, err := db.CountEvents(context.Background())
+	mustNoErr(t, err)
+	if counts[EventPending] != 2 || counts[EventIgnored] != 1 {
+		t.Errorf("counts = %v, want 2 pending and 1 ignored", counts)
+	}
+}
+
+func TestJournalReplayStopsAtATornOrGarbledRecord(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		damage func(t *testing.T, path string)
+		want   int
+	}{
+		{"torn third record", func(t *testing.T, path string) {
+			mustNoErr(t, os.Truncate(path, journalHeader+2*journalPage+10))
+		}, 2},
+		{"flipped byte in the second record", func(t *testing.T, path string) {
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			mustNoErr(t, err)
+			defer f.Close()
+			_, err = f.WriteAt([]byte{0xff}, journalHeader+journalPage+20)
+			mustNoErr(t, err)
+		}, 1},
+		{"torn header", func(t *testing.T, path string) {
+			f, err := os.OpenFile(path, os.O_RDWR, 0)
+			mustNoErr(t, err)
+			defer f.Close()
+			_, err = f.WriteAt([]byte("garbage"), 0)
+			mustNoErr(t, err)
+		}, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "shop.db")
+			db := openAt(t, path, nil)
+			db.holdJournal.Store(true)
+			for i := range 3 {
+				// One at a time, so each record is a write (and a page)
+				// of its own.
+				if _, err := db.PutEvent(context.Background(), Event{ID: fmt.Sprintf("evt_%d", i), Type: "charge.refunded", Payload: []byte(`{}`)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			crash(t, db)
+			tc.damage(t, path+".journal")
+			db = openAt(t, path, nil)
+			counts, err := db.CountEvents(context.Background())
+			mustNoErr(t, err)
+			if counts[EventPending] != tc.want {
+				t.Fatalf("replayed %d events, want %d", counts[EventPending], tc.want)
+			}
+			for i := range tc.want {
+				if _, err := db.GetEvent(context.Background(), fmt.Sprintf("evt_%d", i)); err != nil {
+					t.Errorf("evt_%d: %v", i, err)
+				}
+			}
+		})
+	}
+}
+
+// After the journal starts over, records of the earlier epoch that lie
+// right where the new epoch's records end must not replay, even intact.
+func TestJournalRecordsOfAnEarlierEpochDoNotReplay(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shop.db.journal")
+	j, evs, err := openJournal(path, false)
+	mustNoErr(t, err)
+	if len(evs) != 0 {
+		t.Fatalf("new journal holds %d events", len(evs))
+	}
+	mustNoErr(t, j.restart())
+	ev := func(id string) Event {
+		return Event{ID: id, Type: "charge.refunded", State: EventPending, Payload: []byte(`{}`)}
+	}
+	var old []byte
+	for _, id := range []string{"evt_a", "evt_b", "evt_c"} {
+		old, err = j.frame(old, ev(id))
+		mustNoErr(t, err)
+	}
+	_, err = j.f.WriteAt(old, journalHeader)
+	mustNoErr(t, err)
+
+	mustNoErr(t, j.restart())
+	// Same length as evt_a's record, so evt_b's old record follows it
+	// exactly.
+	fresh, err := j.frame(nil, ev("evt_z"))
+	mustNoErr(t, err)
+	_, err = j.f.WriteAt(fresh, journalHeader)
+	mustNoErr(t, err)
+	mustNoErr(t, j.close())
+
+	j, evs, err = openJournal(path, false)
+	mustNoErr(t, err)
+	defer j.close()
+	if len(evs) != 1 || evs[0].ID != "evt_z" {
+		ids := []string{}
+		for _, e := range evs {
+			ids = append(ids, e.ID)
+		}
+		t.Fatalf("replayed %v, want only evt_z", ids)
+	}
+	if got := binary.LittleEndian.Uint32(old[len(fresh):]); got != binary.LittleEndian.Uint32(old) {
+		t.Fatalf("test setup: evt_b's record does not start where evt_z's ends")
+	}
+}
+
+func TestPutEventAnswersDuplicatesOfAJournaledEvent(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	db.holdJournal.Store(true)
+	if ins, err := db.PutEvent(ctx, Event{ID: "evt_1", Type: "charge.refunded"}); err != nil || !ins {
+		t.Fatalf("first: %v %v", ins, err)
+	}
+	if ins, err := db.PutEvent(ctx, Event{ID: "evt_1", Type: "charge.refunded"}); err != nil || ins {
+		t.Fatalf("again while only journaled: inserted %v, %v; want false", ins, err)
+	}
+	db.holdJournal.Store(false)
+	if _, err := db.GetEvent(ctx, "evt_1"); err != nil {
+		t.Fatal(err)
+	}
+	if !inBolt(t, db, "evt_1") {
+		t.Fatal("evt_1 not in bbolt after a read settled it")
+	}
+	if ins, err := db.PutEvent(ctx, Event{ID: "evt_1", Type: "charge.refunded"}); err != nil || ins {
+		t.Fatalf("again once in bbolt: inserted %v, %v; want false", ins, err)
+	}
+
+	var inserted atomic.Int32
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			ins, err := db.PutEvent(ctx, Event{ID: "evt_2", Type: "charge.refunded"})
+			if err != nil {
+				t.Error(err)
+			}
+			if ins {
+				inserted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	counts, err := db.CountEvents(ctx)
+	mustNoErr(t, err)
+	if inserted.Load() != 1 || counts[EventPending] != 2 {
+		t.Fatalf("32 deliveries of evt_2: %d inserted, %d pending in all; want 1 and 2", inserted.Load(), counts[EventPending])
+	}
+}
+
+func TestEventReadsSeeWhatPutEventAcknowledged(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	for i := range 50 {
+		id := fmt.Sprintf("evt_%d", i)
+		if _, err := db.PutEvent(ctx, Event{ID: id, Type: "charge.refunded", OrderKey: id}); err != nil {
+			t.Fatal(err)
+		}
+		due, _, err := db.DueEvents(ctx, t0.Add(time.Hour), 100, nil)
+		mustNoErr(t, err)
+		if len(due) != i+1 {
+			t.Fatalf("after %d acknowledged events, %d due", i+1, len(due))
+		}
+	}
+}
+
+func TestEarlierPendingSeesJournaledEvents(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	if _, err := db.PutEvent(ctx, Event{ID: "evt_a", Type: "x", OrderKey: "stars_1"}); err != nil {
+		t.Fatal(err)
+	}
+	a, err := db.GetEvent(ctx, "evt_a")
+	mustNoErr(t, err)
+	a.State = EventDone
+	mustNoErr(t, db.UpdateEvent(ctx, a))
+	if p, err := db.EarlierPending(ctx, "stars_1", math.MaxUint64); err != nil || p {
+		t.Fatalf("nothing pending yet: %v %v", p, err)
+	}
+	db.holdJournal.Store(true)
+	if _, err := db.PutEvent(ctx, Event{ID: "evt_b", Type: "x", OrderKey: "stars_1"}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := db.EarlierPending(ctx, "stars_1", math.MaxUint64); err != nil || !p {
+		t.Fatalf("journaled evt_b not seen as pending: %v %v", p, err)
+	}
+	// A stored event's own seq: the journaled one arrived after it.
+	if p, err := db.EarlierPending(ctx, "stars_1", a.Seq); err != nil || p {
+		t.Fatalf("journaled evt_b counted as earlier than a stored event: %v %v", p, err)
+	}
+	if p, err := db.EarlierPending(ctx, "stars_2", math.MaxUint64); err != nil || p {
+		t.Fatalf("another order: %v %v", p, err)
+	}
+	db.holdJournal.Store(false)
+	if _, err := db.GetEvent(ctx, "evt_b"); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := db.EarlierPending(ctx, "stars_1", math.MaxUint64); err != nil || !p {
+		t.Fatalf("evt_b in bbolt, pending: %v %v", p, err)
+	}
+}
+
+// The journal starts over once everything in it is applied, so it stays
+// near its limit however many events pass through.
+func TestJournalStaysBounded(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shop.db")
+	db := openAt(t, path, nil)
+	const limit = 64 << 10
+	db.in.file.restartAt, db.in.file.limit = 16<<10, limit
+	payload := bytes.Repeat([]byte("p"), 1024)
+	for i := range 400 {
+		if _, err := db.PutEvent(ctx, Event{ID: fmt.Sprintf("evt_%d", i), Type: "charge.refunded", Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts, err := db.CountEvents(ctx)
+	mustNoErr(t, err)
+	if counts[EventPending] != 400 {
+		t.Fatalf("%d stored, want 400", counts[EventPending])
+	}
+	st, err := os.Stat(path + ".journal")
+	mustNoErr(t, err)
+	// One event a write, each padded to a page: without starting over,
+	// 400 of them take 1.6 MB.
+	if st.Size() > limit+2*journalPage {
+		t.Fatalf("journal is %d bytes after 400 events, limit %d", st.Size(), limit)
+	}
+}
