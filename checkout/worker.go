@@ -361,7 +361,9 @@ func (b *outcomes) commit(ctx context.Context) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	save := b.w.store.UpdateEvents
-	if b.lazy {
+	if b.lazy && len(b.evs) < workBatch {
+		// A full batch is worth a commit of its own; waiting for
+		// company would only slow a backlog down.
 		save = b.w.store.UpdateEventsLazily
 	}
 	if err := save(sctx, b.evs); err != nil {

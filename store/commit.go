@@ -13,9 +13,14 @@ import (
 // transaction (and its waiters' latency) arbitrarily large.
 const maxCommitBatch = 512
 
+// maxApply bounds the journaled events one commit copies into bbolt, so
+// a burst becomes several short commits instead of one that holds a core
+// (and the journal's writer waiting for it) for tens of milliseconds.
+const maxApply = 256
+
 // lazyDelay is how long a lazy write waits for another write's commit to
 // join before it is committed alone.
-const lazyDelay = 5 * time.Millisecond
+const lazyDelay = 20 * time.Millisecond
 
 // errClosed is returned by writes after Close.
 var errClosed = errors.New("store: closed")
@@ -46,8 +51,11 @@ func (db *DB) committer() {
 	var lazy []*writeReq
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// backlog: the last commit left journaled events for the next one,
+	// which then follows at once with whatever is queued.
+	backlog := false
 	flush := func(batch []*writeReq) {
-		db.commitBatch(batch)
+		backlog = db.commitBatch(batch)
 		for _, r := range batch {
 			close(r.done)
 		}
@@ -55,9 +63,15 @@ func (db *DB) committer() {
 	for {
 		var r *writeReq
 		ok := true
-		if len(lazy) == 0 {
+		switch {
+		case backlog:
+			select {
+			case r, ok = <-db.writes:
+			default:
+			}
+		case len(lazy) == 0:
 			r, ok = <-db.writes
-		} else {
+		default:
 			select {
 			case r, ok = <-db.writes:
 			case <-timer.C:
@@ -65,9 +79,12 @@ func (db *DB) committer() {
 		}
 		if !ok {
 			flush(lazy)
+			for backlog {
+				flush(nil)
+			}
 			return
 		}
-		if r != nil && r.lazy && len(lazy) < maxCommitBatch {
+		if r != nil && r.lazy && !backlog && len(lazy) < maxCommitBatch {
 			if len(lazy) == 0 {
 				timer.Reset(lazyDelay)
 			}
@@ -106,11 +123,17 @@ func (db *DB) committer() {
 // once and must keep its side effects inside the transaction or in
 // variables it overwrites. Requests without a function (nudges and
 // settles, see nudge) only ask for the journaled events to be applied.
-func (db *DB) commitBatch(batch []*writeReq) {
+// It reports whether journaled events were left for the next commit
+// (more than maxApply were waiting).
+func (db *DB) commitBatch(batch []*writeReq) (backlog bool) {
 	db.nudged.Store(false)
 	var pend []*journalReq
+	capped := false
 	if !db.holdJournal.Load() {
 		pend = db.in.pending()
+		if len(pend) > maxApply {
+			pend, capped = pend[:maxApply], true
+		}
 	}
 	fns := batch[:0:0]
 	for _, r := range batch {
@@ -138,7 +161,7 @@ func (db *DB) commitBatch(batch []*writeReq) {
 				r.err = nil
 			}
 			db.in.applied(len(pend))
-			return
+			return capped
 		case failed < 0:
 			// The commit itself failed (disk full, I/O error): nothing
 			// of the batch is stored; the journaled events wait for
@@ -147,11 +170,12 @@ func (db *DB) commitBatch(batch []*writeReq) {
 			for _, r := range batch {
 				r.err = fmt.Errorf("store: commit: %w", err)
 			}
-			return
+			return false
 		}
 		fns[failed].err = err
 		fns = append(fns[:failed:failed], fns[failed+1:]...)
 	}
+	return false
 }
 
 // nudge asks the committer to apply the journaled events: urgent (a
@@ -169,13 +193,16 @@ func (db *DB) nudge(urgent bool) {
 
 // settle returns once every event PutEvent acknowledged before the call
 // is in bbolt, so reads of events see them (read your writes). With
-// nothing journaled it costs a lock; otherwise it waits for the next
-// commit, which comes within lazyDelay.
+// nothing journaled it costs a lock; otherwise it waits for the commits
+// that apply them (the first within lazyDelay, the others at once).
 func (db *DB) settle(ctx context.Context) error {
-	if !db.in.unapplied() {
-		return nil
+	target := db.in.journaledCount()
+	for db.in.appliedCount() < target {
+		if err := db.write(ctx, nil, true); err != nil {
+			return err
+		}
 	}
-	return db.write(ctx, nil, true)
+	return nil
 }
 
 // viewEvents is view for reads of events: it settles first.

@@ -165,7 +165,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(min(timeout, time.Until(dl)), time.Millisecond)
 	}
-	bdb, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync})
+	bdb, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync, InitialMmapSize: 1 << 30})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: %s is locked (waited %s); another shopbot process is probably using it: %w",
 			opts.Path, timeout, ErrLocked)

@@ -103,27 +103,36 @@ func (db *DB) PutEvent(ctx context.Context, ev Event) (inserted bool, err error)
 }
 
 // claimEvent makes ev this caller's to journal (mine), unless it is
-// stored already or another caller is journaling it (other, to wait on). The journal's
-// in-flight set is read before bbolt, under its lock, and an event leaves
-// that set only after the commit that applied it: so one of the two
-// always has it.
+// stored already or another caller is journaling it (other, to wait on).
+// The caller enters the journal's in-flight set before bbolt is read, and
+// an event leaves that set only after the commit that applied it: so a
+// second delivery finds it in one or the other. bbolt is read outside the
+// set's lock, which a commit growing the file could otherwise hold up for
+// every webhook.
 func (db *DB) claimEvent(ev Event) (mine, other *journalReq, stored bool, err error) {
 	db.in.mu.Lock()
-	defer db.in.mu.Unlock()
 	if r := db.in.inflight[ev.ID]; r != nil {
+		db.in.mu.Unlock()
 		return nil, r, false, nil
-	}
-	if err := db.bolt.View(func(tx *bolt.Tx) error {
-		stored = bucket(tx, bucketEvents).Get([]byte(ev.ID)) != nil
-		return nil
-	}); err != nil {
-		return nil, nil, false, fmt.Errorf("store: event %s: %w", ev.ID, err)
-	}
-	if stored {
-		return nil, nil, true, nil
 	}
 	mine = &journalReq{ev: ev, done: make(chan struct{})}
 	db.in.inflight[ev.ID] = mine
+	db.in.mu.Unlock()
+	err = db.bolt.View(func(tx *bolt.Tx) error {
+		stored = bucket(tx, bucketEvents).Get([]byte(ev.ID)) != nil
+		return nil
+	})
+	if err != nil || stored {
+		// Deliveries that found mine meanwhile learn the same.
+		db.in.mu.Lock()
+		delete(db.in.inflight, ev.ID)
+		db.in.mu.Unlock()
+		if err != nil {
+			mine.err = fmt.Errorf("store: event %s: %w", ev.ID, err)
+		}
+		close(mine.done)
+		return nil, nil, stored, mine.err
+	}
 	return mine, nil, false, nil
 }
 

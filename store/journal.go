@@ -275,6 +275,9 @@ type ingest struct {
 	inflight map[string]*journalReq
 	// journaled: in journal order, those not yet applied.
 	journaled []*journalReq
+	// nJournaled and nApplied count events since Open: settle waits for
+	// nApplied to reach what nJournaled was.
+	nJournaled, nApplied uint64
 	// byOrder counts the pending events in journaled by order key.
 	byOrder map[string]int
 	// drained is signalled when journaled becomes empty (the writer
@@ -348,6 +351,7 @@ func (in *ingest) write(buf []byte, batch []*journalReq) []byte {
 			continue
 		}
 		in.journaled = append(in.journaled, r)
+		in.nJournaled++
 		if r.ev.State == EventPending {
 			in.byOrder[r.ev.OrderKey]++
 		}
@@ -393,6 +397,18 @@ func (in *ingest) makeRoom() error {
 	return in.file.restart()
 }
 
+func (in *ingest) journaledCount() uint64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.nJournaled
+}
+
+func (in *ingest) appliedCount() uint64 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return in.nApplied
+}
+
 // unapplied reports whether some journaled event is not yet in bbolt.
 func (in *ingest) unapplied() bool {
 	in.mu.Lock()
@@ -433,6 +449,7 @@ func (in *ingest) applied(n int) {
 		}
 	}
 	in.journaled = append(in.journaled[:0:0], in.journaled[n:]...)
+	in.nApplied += uint64(n)
 	if len(in.journaled) == 0 {
 		in.drained.Broadcast()
 	}

@@ -288,6 +288,25 @@ func TestEventReadsSeeWhatPutEventAcknowledged(t *testing.T) {
 	}
 }
 
+// More events than one commit applies: a read still sees them all.
+func TestEventReadsSeeAJournaledBacklog(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	db.holdJournal.Store(true)
+	const n = 3*maxApply + 10
+	for i := range n {
+		if _, err := db.PutEvent(ctx, Event{ID: fmt.Sprintf("evt_%d", i), Type: "charge.refunded"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.holdJournal.Store(false)
+	counts, err := db.CountEvents(ctx)
+	mustNoErr(t, err)
+	if counts[EventPending] != n {
+		t.Fatalf("%d pending after %d acknowledged", counts[EventPending], n)
+	}
+}
+
 func TestEarlierPendingSeesJournaledEvents(t *testing.T) {
 	ctx := context.Background()
 	db := openTest(t, nil)
