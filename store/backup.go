@@ -57,7 +57,9 @@ func (db *DB) SnapshotFile(ctx context.Context, path string) error {
 // SnapshotClosed copies the store file at src to dst atomically when no
 // shopbot runs on it. It takes bbolt's shared lock, so it fails with
 // ErrLocked while a running shop holds the file: back up through the shop
-// then.
+// then. It fails with ErrUnclean when the shop was killed with events
+// still only in the journal: a copy of the file alone would lack events
+// Stripe was told are stored.
 func SnapshotClosed(ctx context.Context, src, dst string, lockTimeout time.Duration) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -70,6 +72,14 @@ func SnapshotClosed(ctx context.Context, src, dst string, lockTimeout time.Durat
 		return err
 	}
 	defer bdb.Close()
+	n, err := journaledEvents(src + ".journal")
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("store: shopbot did not stop cleanly: %d acknowledged events are only in %s.journal; start shopbot once (it adds them to the store at start) and back up again: %w",
+			n, src, ErrUnclean)
+	}
 	return WriteFileAtomic(dst, func(w io.Writer) error {
 		return bdb.View(func(tx *bolt.Tx) error {
 			_, err := tx.WriteTo(w)

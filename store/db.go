@@ -32,6 +32,9 @@ var (
 	// ErrConflict: a write would contradict what is stored (a second
 	// license for one order).
 	ErrConflict = errors.New("conflict")
+	// ErrUnclean: the store's journal holds events not yet in the file
+	// (the shop was killed); Open adds them.
+	ErrUnclean = errors.New("store was not closed cleanly")
 )
 
 // SchemaVersion is the layout this code reads and writes (see doc.go).

@@ -7,6 +7,13 @@
 // ready at the moment (commit.go). Older files are migrated once, forward
 // only, on Open (migrate.go).
 //
+// Incoming events are the exception to "one transaction": PutEvent makes
+// an event durable in the journal beside the file (<path>.journal, see
+// journal.go), one sequential write and fdatasync shared by every delivery
+// ready, and the committer copies journaled events into bbolt with its
+// next commit. Reads of events wait for that copy (settle), Open replays
+// what a crash left in the journal, and a clean Close leaves it empty.
+//
 // Layout (bucket → key → value, all values JSON):
 //
 //	meta                 name → string (schema_version, key_check, and PutMeta values)

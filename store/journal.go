@@ -100,6 +100,24 @@ func openJournal(path string, sync bool) (*journalFile, []Event, error) {
 	return j, evs, nil
 }
 
+// journaledEvents counts the events a closed store's journal at path still
+// holds (none when there is no journal), without changing it.
+func journaledEvents(path string) (int, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: open journal %s: %w", path, err)
+	}
+	defer f.Close()
+	evs, err := (&journalFile{f: f, path: path}).read()
+	if err != nil && !errors.Is(err, errJournalHeader) {
+		return 0, err
+	}
+	return len(evs), nil
+}
+
 func (j *journalFile) preallocate(from int64) error {
 	zeros := make([]byte, 1<<20)
 	for off := from; off < journalPrealloc; off += int64(len(zeros)) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -368,5 +369,32 @@ func TestJournalStaysBounded(t *testing.T) {
 	// 400 of them take 1.6 MB.
 	if st.Size() > limit+2*journalPage {
 		t.Fatalf("journal is %d bytes after 400 events, limit %d", st.Size(), limit)
+	}
+}
+
+func TestSnapshotClosedRefusesAStoreKilledWithJournaledEvents(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path, dst := filepath.Join(dir, "shop.db"), filepath.Join(dir, "backup.db")
+	db := openAt(t, path, nil)
+	db.holdJournal.Store(true)
+	if _, err := db.PutEvent(ctx, Event{ID: "evt_1", Type: "charge.refunded"}); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, db)
+	err := SnapshotClosed(ctx, path, dst, time.Second)
+	if !errors.Is(err, ErrUnclean) || !strings.Contains(err.Error(), "1 acknowledged events") {
+		t.Fatalf("SnapshotClosed after a kill = %v, want ErrUnclean naming 1 event", err)
+	}
+	if _, err := os.Stat(dst); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused snapshot left %s: %v", dst, err)
+	}
+	// Started once, the shop folds the event in; then the copy has it.
+	mustNoErr(t, openAt(t, path, nil).Close())
+	mustNoErr(t, SnapshotClosed(ctx, path, dst, time.Second))
+	info, err := Inspect(ctx, dst, nil)
+	mustNoErr(t, err)
+	if info.Events != 1 {
+		t.Fatalf("snapshot holds %d events, want 1", info.Events)
 	}
 }
