@@ -340,13 +340,18 @@ func (s *Service) loadCounters(ctx context.Context) {
 	}
 }
 
+// count adds a credit-costing call. The counter rides along with the
+// store's next commit instead of costing one of its own (an fsync per
+// AuthForge call, with every other caller waiting for it): a crash may
+// forget the last few milliseconds of calls, which only nudges an
+// estimate.
 func (s *Service) count(ctx context.Context, key string, v *atomic.Int64) {
-	s.countersMu.Lock()
-	defer s.countersMu.Unlock()
-	n := v.Add(1)
-	if err := s.store.PutMeta(ctx, key, strconv.FormatInt(n, 10)); err != nil {
+	v.Add(1)
+	if err := s.store.DeferMeta(key, func() string { return strconv.FormatInt(v.Load(), 10) }); err != nil {
 		s.log.Warn("credit counter not saved", "key", key, "err", err)
 	}
+	s.countersMu.Lock()
+	defer s.countersMu.Unlock()
 	s.checkCredits(ctx)
 }
 

@@ -141,11 +141,18 @@ func (db *DB) commitBatch(batch []*writeReq) (backlog bool) {
 			fns = append(fns, r)
 		}
 	}
-	for len(fns) > 0 || len(pend) > 0 {
+	deferred := db.takeDeferred()
+	for len(fns) > 0 || len(pend) > 0 || len(deferred) > 0 {
 		failed := -1
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
 			if err := applyJournaledTx(tx, pend, db.now()); err != nil {
 				return err
+			}
+			meta := tx.Bucket([]byte(bucketMeta))
+			for k, v := range deferred {
+				if err := meta.Put([]byte(k), []byte(v())); err != nil {
+					return err
+				}
 			}
 			for i, r := range fns {
 				if err := r.fn(tx); err != nil {
@@ -167,6 +174,7 @@ func (db *DB) commitBatch(batch []*writeReq) (backlog bool) {
 			// of the batch is stored; the journaled events wait for
 			// the next commit.
 			db.log.Error("store commit failed", "err", err, "journaled_events", len(pend))
+			db.restoreDeferred(deferred)
 			for _, r := range batch {
 				r.err = fmt.Errorf("store: commit: %w", err)
 			}

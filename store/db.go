@@ -137,6 +137,9 @@ type DB struct {
 	in     *ingest
 	nudged atomic.Bool
 	log    *slog.Logger
+	// deferred: meta values written with the next commit (DeferMeta).
+	deferMu  sync.Mutex
+	deferred map[string]func() string
 	// holdJournal keeps journaled events out of bbolt: tests set it to
 	// stand for a crash between the acknowledgement and the apply.
 	holdJournal atomic.Bool
@@ -332,6 +335,62 @@ func (db *DB) GetMeta(ctx context.Context, key string) (string, error) {
 		return nil
 	})
 	return v, err
+}
+
+// DeferMeta has the current value of key written with the next commit,
+// whatever causes it, or within lazyDelay when none comes; it returns at
+// once. value is called inside that commit, so a counter deferred many
+// times is written once, with its latest value. For figures that may lag
+// a crash by a few milliseconds (counts of outside calls), never for
+// state a decision depends on.
+func (db *DB) DeferMeta(key string, value func() string) error {
+	if key == "" || key == metaSchema || key == metaKeyCheck {
+		return fmt.Errorf("store: meta key %q is reserved", key)
+	}
+	db.deferMu.Lock()
+	if db.deferred == nil {
+		db.deferred = map[string]func() string{}
+	}
+	db.deferred[key] = value
+	db.deferMu.Unlock()
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	if db.closed {
+		// Close's last commit writes what was deferred before it began.
+		return nil
+	}
+	if db.nudged.CompareAndSwap(false, true) {
+		select {
+		case db.writes <- &writeReq{done: make(chan struct{}), lazy: true}:
+		default:
+			// A full queue brings a commit anyway.
+		}
+	}
+	return nil
+}
+
+// takeDeferred hands the deferred meta values to a commit.
+func (db *DB) takeDeferred() map[string]func() string {
+	db.deferMu.Lock()
+	defer db.deferMu.Unlock()
+	d := db.deferred
+	db.deferred = nil
+	return d
+}
+
+// restoreDeferred puts back values a failed commit did not write, unless
+// they were deferred again meanwhile.
+func (db *DB) restoreDeferred(d map[string]func() string) {
+	db.deferMu.Lock()
+	defer db.deferMu.Unlock()
+	for k, v := range d {
+		if _, again := db.deferred[k]; !again {
+			if db.deferred == nil {
+				db.deferred = map[string]func() string{}
+			}
+			db.deferred[k] = v
+		}
+	}
 }
 
 // PutMeta stores a small named value. The store's own bookkeeping keys are

@@ -398,3 +398,30 @@ func TestSnapshotClosedRefusesAStoreKilledWithJournaledEvents(t *testing.T) {
 		t.Fatalf("snapshot holds %d events, want 1", info.Events)
 	}
 }
+
+func TestDeferMetaRidesAlongWithTheNextCommit(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shop.db")
+	db := openAt(t, path, nil)
+	var n atomic.Int64
+	for range 100 {
+		n.Add(1)
+		mustNoErr(t, db.DeferMeta("calls", func() string { return fmt.Sprint(n.Load()) }))
+	}
+	// Any commit carries it, with the latest value.
+	mustNoErr(t, db.PutMeta(ctx, "other", "x"))
+	if v, err := db.GetMeta(ctx, "calls"); err != nil || v != "100" {
+		t.Fatalf("after the next commit: %q, %v; want 100", v, err)
+	}
+	// With no other commit it goes alone; Close writes what is left.
+	n.Add(1)
+	mustNoErr(t, db.DeferMeta("calls", func() string { return fmt.Sprint(n.Load()) }))
+	mustNoErr(t, db.Close())
+	db = openAt(t, path, nil)
+	if v, err := db.GetMeta(ctx, "calls"); err != nil || v != "101" {
+		t.Fatalf("after Close: %q, %v; want 101", v, err)
+	}
+	if err := db.DeferMeta(metaSchema, func() string { return "1" }); err == nil {
+		t.Fatal("DeferMeta may overwrite the schema version")
+	}
+}
