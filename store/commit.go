@@ -145,6 +145,9 @@ func (db *DB) commitBatch(batch []*writeReq) (backlog bool) {
 	for len(fns) > 0 || len(pend) > 0 || len(deferred) > 0 {
 		failed := -1
 		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			if err := db.failCommit.Load(); err != nil {
+				return *err
+			}
 			if err := applyJournaledTx(tx, pend, db.now()); err != nil {
 				return err
 			}
@@ -175,6 +178,7 @@ func (db *DB) commitBatch(batch []*writeReq) (backlog bool) {
 			// the next commit.
 			db.log.Error("store commit failed", "err", err, "journaled_events", len(pend))
 			db.restoreDeferred(deferred)
+			db.in.applyFailed(err)
 			for _, r := range batch {
 				r.err = fmt.Errorf("store: commit: %w", err)
 			}

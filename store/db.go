@@ -143,6 +143,9 @@ type DB struct {
 	// holdJournal keeps journaled events out of bbolt: tests set it to
 	// stand for a crash between the acknowledgement and the apply.
 	holdJournal atomic.Bool
+	// failCommit, when set (tests), fails every commit as a full disk
+	// would.
+	failCommit atomic.Pointer[error]
 }
 
 // Open opens or creates the store file, creating the buckets, checking the

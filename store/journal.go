@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+	"path/filepath"
 	"sync"
 )
 
@@ -90,6 +91,12 @@ func openJournal(path string, sync bool) (*journalFile, []Event, error) {
 		if err := j.preallocate(st.Size()); err != nil {
 			f.Close()
 			return nil, nil, err
+		}
+		// A new file's name must be durable before anything it holds
+		// is acknowledged.
+		if err := SyncDir(filepath.Dir(path)); err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("store: journal %s: %w", path, err)
 		}
 	}
 	evs, err := j.read()
@@ -298,8 +305,10 @@ type ingest struct {
 	nJournaled, nApplied uint64
 	// byOrder counts the pending events in journaled by order key.
 	byOrder map[string]int
-	// drained is signalled when journaled becomes empty (the writer
-	// waits on it when the file is full).
+	// applyErr is the last failed commit's error, nil once one succeeds.
+	applyErr error
+	// drained is signalled when journaled becomes empty or a commit
+	// fails (the writer waits on it when the file is full).
 	drained *sync.Cond
 }
 
@@ -400,11 +409,19 @@ func (in *ingest) makeRoom() error {
 	}
 	in.mu.Lock()
 	for in.file.off >= in.file.limit && len(in.journaled) > 0 {
+		in.applyErr = nil
 		in.mu.Unlock()
 		in.nudge(true)
 		in.mu.Lock()
-		if len(in.journaled) > 0 {
+		for len(in.journaled) > 0 && in.applyErr == nil {
 			in.drained.Wait()
+		}
+		if err := in.applyErr; err != nil {
+			// bbolt cannot commit (a full disk, say): refuse new
+			// events, so Stripe keeps them and retries, rather than
+			// hold their requests until it can.
+			in.mu.Unlock()
+			return fmt.Errorf("store: the journal is full and its events cannot be stored: %w", err)
 		}
 	}
 	empty := len(in.journaled) == 0
@@ -450,6 +467,14 @@ func (in *ingest) pending() []*journalReq {
 	return in.journaled[:len(in.journaled):len(in.journaled)]
 }
 
+// applyFailed records that a commit (and so the apply) failed.
+func (in *ingest) applyFailed(err error) {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.applyErr = err
+	in.drained.Broadcast()
+}
+
 // applied forgets the first n journaled events: they are in bbolt now, so
 // bbolt answers for them.
 func (in *ingest) applied(n int) {
@@ -458,6 +483,7 @@ func (in *ingest) applied(n int) {
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
+	in.applyErr = nil
 	for _, r := range in.journaled[:n] {
 		delete(in.inflight, r.ev.ID)
 		if r.ev.State == EventPending {

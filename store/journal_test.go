@@ -425,3 +425,34 @@ func TestDeferMetaRidesAlongWithTheNextCommit(t *testing.T) {
 		t.Fatal("DeferMeta may overwrite the schema version")
 	}
 }
+
+// When bbolt cannot commit, the journal takes events until it is full and
+// then refuses them (Stripe retries), instead of holding requests.
+func TestAFullJournalRefusesEventsWhileCommitsFail(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	const limit = 64 << 10
+	db.in.file.restartAt, db.in.file.limit = 16<<10, limit
+	diskFull := errors.New("no space left on device")
+	db.failCommit.Store(&diskFull)
+	acked, refused := 0, error(nil)
+	for i := 0; i < limit/journalPage+4 && refused == nil; i++ {
+		if _, err := db.PutEvent(ctx, Event{ID: fmt.Sprintf("evt_%d", i), Type: "charge.refunded"}); err != nil {
+			refused = err
+			break
+		}
+		acked++
+	}
+	if refused == nil || !errors.Is(refused, diskFull) || !strings.Contains(refused.Error(), "journal is full") {
+		t.Fatalf("after %d acknowledged events with failing commits: %v; want a refusal naming the full journal", acked, refused)
+	}
+	db.failCommit.Store(nil)
+	if _, err := db.PutEvent(ctx, Event{ID: "evt_after", Type: "charge.refunded"}); err != nil {
+		t.Fatalf("once commits work again: %v", err)
+	}
+	counts, err := db.CountEvents(ctx)
+	mustNoErr(t, err)
+	if counts[EventPending] != acked+1 {
+		t.Fatalf("%d pending, want the %d acknowledged while commits failed and the one after", counts[EventPending], acked)
+	}
+}
