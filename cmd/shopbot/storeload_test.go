@@ -4,12 +4,15 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -47,9 +50,35 @@ func TestIngestLoad(t *testing.T) {
 	t.Logf("raw bbolt, same disk: serial %.0f tx/s (Update p50 %v); 32 puts per Update %.0f puts/s",
 		rawSerial, rawSerialP50, rawGroup)
 
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	// HTTP alone on this machine: the same client and senders against a
+	// server that reads the body and answers 200 at once. Nothing a
+	// handler does can beat it, so it says which ratios the machine
+	// allows at all.
+	empty := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		io.WriteString(rw, "ok\n")
+	}))
+	emptyAddr := strings.TrimPrefix(empty.URL, "http://")
+	for _, senders := range []int{1, 32} {
+		payloads := make([][]byte, n)
+		for i := range payloads {
+			payloads[i] = stripetest.ChargeRefunded(stripetest.EventParams{ID: fmt.Sprintf("evt_empty_%d", i), ChargeID: "ch_x"})
+		}
+		cpu0 := cpuTime(t)
+		rate, lat, _ := sendAll(t, client, emptyAddr, payloads, senders)
+		cpu := cpuTime(t) - cpu0
+		raw := rawSerial
+		if senders > 1 {
+			raw = rawGroup
+		}
+		t.Logf("HTTP alone (empty handler), %d sender(s): %.0f requests/s = %.2fx raw; p50 %v, p99 %v; CPU %.0f µs/request",
+			senders, rate, rate/raw, pct(lat, 50), pct(lat, 99), float64(cpu.Microseconds())/float64(n))
+	}
+	empty.Close()
+
 	w.start()
 	w.say(w.buyer, "/start")
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 
 	for _, senders := range []int{1, 32} {
 		payloads := make([][]byte, n)
