@@ -156,7 +156,9 @@ func (c *Client) FindByLabel(ctx context.Context, label string) (License, error)
 		seen[next] = true
 		cursor = next
 	}
-	return License{}, fmt.Errorf("authforge: find by label %q: %w: more than %d pages", label, ErrNotFound, maxPages)
+	// Not ErrNotFound: a caller that took this for "never created" would
+	// create a second license for one payment.
+	return License{}, fmt.Errorf("authforge: find by label %q: gave up after %d pages of licenses without reaching the end; cannot tell whether it exists", label, maxPages)
 }
 
 // RevokeLicense revokes key.

@@ -300,3 +300,26 @@ func TestNewValidatesConfig(t *testing.T) {
 		t.Errorf("defaults: %v", err)
 	}
 }
+
+// An app with more licenses than FindByLabel walks must not look like one
+// without the label: the caller would create a second license.
+func TestFindByLabelThatGivesUpIsNotNotFound(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"licenses":[{"licenseKey":"AAAA-BBBB-CCCC-%04d","appId":"app","status":"active","maxHwidSlots":1,"label":"other","createdAt":"2026-01-01T00:00:00Z"}],"cursor":"c%d"}`, calls%10000, calls)
+	}))
+	defer srv.Close()
+	c, err := authforge.New(authforge.Config{AppID: "app", APIKey: "af_live_x", APIURL: srv.URL, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.FindByLabel(context.Background(), "shopbot:cs_1")
+	if err == nil || errors.Is(err, authforge.ErrNotFound) || !strings.Contains(err.Error(), "cannot tell") {
+		t.Fatalf("FindByLabel over an endless listing = %v, want an error that is not ErrNotFound", err)
+	}
+	if calls < 100 {
+		t.Fatalf("gave up after %d pages", calls)
+	}
+}
