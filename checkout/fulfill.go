@@ -169,7 +169,7 @@ func (w *Worker) checkoutPaid(ctx context.Context, env eventEnvelope, s checkout
 		if order, err = w.issue(ctx, order, p, "shopbot:"+s.ID, expires, reconcile); err != nil {
 			return err
 		}
-		w.sale(ctx, order, p, notify.Money(s.AmountTotal, s.Currency))
+		w.sale(ctx, order, p, notify.Money(s.AmountTotal, s.Currency), false)
 	}
 	if order.Status == store.OrderFulfilled && s.Currency != "" {
 		if err := w.ledger(ctx, store.Payment{ID: s.ID, Kind: store.PaymentSale, ProductID: p.ID,

@@ -176,8 +176,8 @@ func capital(s string) string {
 
 // sale puts a new sale in the admin feed, once: callers call it right
 // after the order's license was created.
-func (w *Worker) sale(ctx context.Context, order store.Order, p config.Product, amount string) {
-	s := notify.Sale{Product: p.Name, Amount: amount, Rail: RailStripe, Buyer: order.Identity.String()}
+func (w *Worker) sale(ctx context.Context, order store.Order, p config.Product, amount string, trial bool) {
+	s := notify.Sale{Product: p.Name, Amount: amount, Rail: RailStripe, Buyer: order.Identity.String(), Trial: trial}
 	if err := w.notifier.Alert(ctx, s.Alert()); err != nil {
 		w.log.Error("admin alert failed", "err", err)
 	}

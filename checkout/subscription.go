@@ -28,6 +28,7 @@ type subFact struct {
 	live      bool      // evidence the subscription is paid: license may start
 	ended     bool
 	amount    string // what the event says was paid, for the admin feed; "" when it does not
+	trial     bool   // the event shows a free trial (nothing paid yet)
 }
 
 // subscriptionCheckout records a subscription bought through Checkout. The
@@ -41,6 +42,7 @@ func (w *Worker) subscriptionCheckout(ctx context.Context, s checkoutSession, p 
 	return w.applySub(ctx, subFact{
 		subID: string(s.Subscription), product: p, who: who, customer: string(s.Customer),
 		sessionID: s.ID, live: true, amount: notify.Money(s.AmountTotal, s.Currency),
+		trial: s.PaymentStatus == "no_payment_required" && s.AmountTotal == 0,
 	}, attempt, replay)
 }
 
@@ -58,6 +60,7 @@ func (w *Worker) subscriptionChanged(ctx context.Context, typ string, sub subscr
 		subID: sub.ID, customer: string(sub.Customer), periodEnd: sub.periodEnd(),
 		live:  sub.Status == "active" || sub.Status == "trialing",
 		ended: typ == EventSubscriptionDeleted || endedStatus(sub.Status),
+		trial: sub.Status == "trialing",
 	}
 	if len(sub.Items.Data) > 0 {
 		price := sub.Items.Data[0].Price
@@ -89,6 +92,7 @@ func (w *Worker) invoiceEvent(ctx context.Context, typ string, in invoice, attem
 	}
 	f.periodEnd, f.live, f.payment = in.periodEnd(), true, string(in.PaymentIntent)
 	f.amount = notify.Money(in.AmountPaid, in.Currency)
+	f.trial = in.AmountPaid == 0 && in.BillingReason == "subscription_create"
 	if err := w.applySub(ctx, f, attempt, replay); err != nil {
 		return err
 	}
@@ -180,7 +184,7 @@ func (w *Worker) applySub(ctx context.Context, f subFact, attempt int, replay bo
 		if err != nil {
 			return err
 		}
-		w.sale(ctx, order, f.product, f.amount)
+		w.sale(ctx, order, f.product, f.amount, f.trial)
 	}
 	if order.Ended || order.Status == store.OrderRevoked {
 		revoked, err := w.revokeOrder(ctx, order, "subscription ended")

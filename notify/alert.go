@@ -42,10 +42,16 @@ type Sale struct {
 	Amount string
 	Rail   string
 	Buyer  string
+	// Trial: a subscription that starts with a free trial; nothing was
+	// paid yet, so the feed does not call it a sale.
+	Trial bool
 }
 
 // Alert turns the sale into its feed line.
 func (s Sale) Alert() Alert {
+	if s.Trial {
+		return Alert{Kind: KindSale, Text: fmt.Sprintf("New trial: %s via %s, buyer %s (nothing paid until it converts)", s.Product, s.Rail, s.Buyer)}
+	}
 	amount := s.Amount
 	if amount == "" {
 		amount = "amount unknown"

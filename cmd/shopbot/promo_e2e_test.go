@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -135,9 +136,24 @@ func withID(p stripetest.EventParams, id string) stripetest.EventParams {
 // period, with the one license.
 func TestTrialConvertsToPaidPeriod(t *testing.T) {
 	w := newWorld(t)
-	w.extra = trialConfig
+	w.extra = trialConfig + fmt.Sprintf("\n[alerts]\ntelegram_chat_id = %d\n", testFeedChat)
+	w.tg.AddChat(testFeedChat, "Shop feed")
 	w.start()
 	key, p := startTrial(t, w, "sub_trial_paid")
+	// The admins hear of a trial, not of a sale at the list price.
+	w.waitUntil("the trial in the admin feed", func() bool {
+		for _, m := range w.tg.BotMessages(testFeedChat) {
+			if strings.Contains(m.Text, "New trial: Pro with trial via stripe, buyer tg:5001") {
+				return true
+			}
+		}
+		return false
+	})
+	for _, m := range w.tg.BotMessages(testFeedChat) {
+		if strings.Contains(m.Text, "New sale") {
+			t.Fatalf("a trial was announced as a sale: %q", m.Text)
+		}
+	}
 
 	paidEnd := p.TrialEnd.Add(30 * 24 * time.Hour)
 	paid := p
