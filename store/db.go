@@ -174,7 +174,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = max(min(timeout, time.Until(dl)), time.Millisecond)
 	}
-	bdb, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync, InitialMmapSize: 1 << 30})
+	bdb, err := bolt.Open(opts.Path, 0o600, &bolt.Options{Timeout: timeout, NoSync: opts.NoSync, InitialMmapSize: initialMmap()})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("store: %s is locked (waited %s); another shopbot process is probably using it: %w",
 			opts.Path, timeout, ErrLocked)
@@ -237,6 +237,18 @@ func (db *DB) recoverJournal(path string, sync bool) (*journalFile, error) {
 		return nil, err
 	}
 	return file, nil
+}
+
+// initialMmap reserves address space for the file to grow into: when a
+// commit outgrows bbolt's mapping it remaps, and every reader (each
+// webhook's dedupe read among them) waits for that. 1 GiB on 64-bit
+// systems, as etcd does with more; it costs address space, not memory. A
+// 32-bit system keeps bbolt's default.
+func initialMmap() int {
+	if strconv.IntSize < 64 {
+		return 0
+	}
+	return 1 << 30
 }
 
 // initTx creates missing buckets, migrates files of an older schema and
