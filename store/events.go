@@ -144,6 +144,9 @@ func (db *DB) journalEvent(r *journalReq) error {
 		db.in.mu.Lock()
 		delete(db.in.inflight, r.ev.ID)
 		db.in.mu.Unlock()
+		// A second delivery may be waiting on r.
+		r.err = errClosed
+		close(r.done)
 		return errClosed
 	}
 	db.in.reqs <- r
