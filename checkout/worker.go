@@ -333,12 +333,19 @@ type outcomes struct {
 	// lazy outcomes join the next commit of a webhook or another write
 	// (store.UpdateEventsLazily) instead of costing one of their own.
 	lazy   bool
+	eager  bool
 	evs    []store.Event
 	alerts []string
 	keys   map[string]bool
 }
 
 func (b *outcomes) add(o outcome) {
+	if o.ev.Urgent {
+		// A payment's batch is committed at once: the worker waits for
+		// the commit before its next batch, and the next buyer must not
+		// wait for company.
+		b.eager = true
+	}
 	b.evs = append(b.evs, o.ev)
 	if o.alert != "" {
 		b.alerts = append(b.alerts, o.alert)
@@ -361,7 +368,7 @@ func (b *outcomes) commit(ctx context.Context) {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	save := b.w.store.UpdateEvents
-	if b.lazy && len(b.evs) < workBatch {
+	if b.lazy && !b.eager && len(b.evs) < workBatch {
 		// A full batch is worth a commit of its own; waiting for
 		// company would only slow a backlog down.
 		save = b.w.store.UpdateEventsLazily
@@ -376,7 +383,7 @@ func (b *outcomes) commit(ctx context.Context) {
 			b.w.log.Error("admin alert failed", "err", err)
 		}
 	}
-	b.evs, b.alerts = b.evs[:0], b.alerts[:0]
+	b.evs, b.alerts, b.eager = b.evs[:0], b.alerts[:0], false
 	clear(b.keys)
 }
 

@@ -205,16 +205,47 @@ func (db *DB) nudge(urgent bool) {
 
 // settle returns once every event PutEvent acknowledged before the call
 // is in bbolt, so reads of events see them (read your writes). With
-// nothing journaled it costs a lock; otherwise it waits for the commits
-// that apply them (the first within lazyDelay, the others at once).
+// nothing journaled it costs a lock. Otherwise it makes sure a commit will
+// come (within lazyDelay; a payment's comes at once) and waits for the
+// events to be applied, not for a commit of its own: one that is under way
+// may apply them already.
 func (db *DB) settle(ctx context.Context) error {
 	target := db.in.journaledCount()
-	for db.in.appliedCount() < target {
-		if err := db.write(ctx, nil, true); err != nil {
+	for {
+		done, applied, err := db.in.appliedUpTo(target)
+		if done || err != nil {
 			return err
 		}
+		if db.closing() {
+			return errClosed
+		}
+		db.nudgeSoon()
+		select {
+		case <-applied:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
-	return nil
+}
+
+// nudgeSoon asks for a lazy commit from any goroutine; a full queue brings
+// a commit anyway, and after Close nothing is asked.
+func (db *DB) nudgeSoon() {
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	if db.closed || !db.nudged.CompareAndSwap(false, true) {
+		return
+	}
+	select {
+	case db.writes <- &writeReq{done: make(chan struct{}), lazy: true}:
+	default:
+	}
+}
+
+func (db *DB) closing() bool {
+	db.closeMu.RLock()
+	defer db.closeMu.RUnlock()
+	return db.closed
 }
 
 // viewEvents is view for reads of events: it settles first.

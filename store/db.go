@@ -368,19 +368,8 @@ func (db *DB) DeferMeta(key string, value func() string) error {
 	}
 	db.deferred[key] = value
 	db.deferMu.Unlock()
-	db.closeMu.RLock()
-	defer db.closeMu.RUnlock()
-	if db.closed {
-		// Close's last commit writes what was deferred before it began.
-		return nil
-	}
-	if db.nudged.CompareAndSwap(false, true) {
-		select {
-		case db.writes <- &writeReq{done: make(chan struct{}), lazy: true}:
-		default:
-			// A full queue brings a commit anyway.
-		}
-	}
+	// After Close began, its last commit writes what was deferred before.
+	db.nudgeSoon()
 	return nil
 }
 

@@ -301,8 +301,10 @@ type ingest struct {
 	// journaled: in journal order, those not yet applied.
 	journaled []*journalReq
 	// nJournaled and nApplied count events since Open: settle waits for
-	// nApplied to reach what nJournaled was.
+	// nApplied to reach what nJournaled was; appliedCh is closed when
+	// nApplied moves or a commit fails.
 	nJournaled, nApplied uint64
+	appliedCh            chan struct{}
 	// byOrder counts the pending events in journaled by order key.
 	byOrder map[string]int
 	// applyErr is the last failed commit's error, nil once one succeeds.
@@ -438,10 +440,27 @@ func (in *ingest) journaledCount() uint64 {
 	return in.nJournaled
 }
 
-func (in *ingest) appliedCount() uint64 {
+// appliedUpTo reports whether the first n events journaled since Open are
+// applied; if not, applied is closed at the next apply (or failed
+// commit), and err is the last commit's failure.
+func (in *ingest) appliedUpTo(n uint64) (done bool, applied <-chan struct{}, err error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.nApplied
+	if in.nApplied >= n {
+		return true, nil, nil
+	}
+	if in.appliedCh == nil {
+		in.appliedCh = make(chan struct{})
+	}
+	return false, in.appliedCh, in.applyErr
+}
+
+// signalApplied wakes settle's waiters; in.mu is held.
+func (in *ingest) signalApplied() {
+	if in.appliedCh != nil {
+		close(in.appliedCh)
+		in.appliedCh = nil
+	}
 }
 
 // unapplied reports whether some journaled event is not yet in bbolt.
@@ -473,6 +492,7 @@ func (in *ingest) applyFailed(err error) {
 	defer in.mu.Unlock()
 	in.applyErr = err
 	in.drained.Broadcast()
+	in.signalApplied()
 }
 
 // applied forgets the first n journaled events: they are in bbolt now, so
@@ -494,6 +514,7 @@ func (in *ingest) applied(n int) {
 	}
 	in.journaled = append(in.journaled[:0:0], in.journaled[n:]...)
 	in.nApplied += uint64(n)
+	in.signalApplied()
 	if len(in.journaled) == 0 {
 		in.drained.Broadcast()
 	}
