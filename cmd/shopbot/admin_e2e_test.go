@@ -100,12 +100,17 @@ func TestAdminCommandsEndToEnd(t *testing.T) {
 	if !strings.Contains(r.Text, "evt_admin_gold checkout.session.completed — 1 attempt(s)") || !strings.Contains(r.Text, "gold") {
 		t.Errorf("/failed = %q", r.Text)
 	}
-	// Replaying fails again, which also alerts the admins once more: wait
-	// for the reply itself.
-	r = w.answer(admin, "/replay evt_admin_gold", "Replayed")
+	// Replaying fails again, which also alerts the admins once more, before
+	// or after the reply: wait for both, so later replies are not mixed up
+	// with the alert.
+	replayAt := w.tg.SendText(admin, admin.ID, "/replay evt_admin_gold")
+	r = w.wait(admin.ID, replayAt, func(m telegramtest.SentMessage) bool { return strings.HasPrefix(m.Text, "Replayed") }, "reply to /replay")
 	if !strings.HasPrefix(r.Text, "Replayed evt_admin_gold (checkout.session.completed), but it failed again: ") || !strings.Contains(r.Text, "gold") {
 		t.Errorf("/replay of a still failing event = %q", r.Text)
 	}
+	w.wait(admin.ID, replayAt, func(m telegramtest.SentMessage) bool {
+		return strings.HasPrefix(m.Text, "Admin alert") && strings.Contains(m.Text, "evt_admin_gold")
+	}, "the replay's alert")
 	if r := w.say(admin, "/replay evt_admin_paid"); !strings.Contains(r.Text, "already handled successfully") {
 		t.Errorf("/replay of a done event = %q", r.Text)
 	}
