@@ -413,7 +413,7 @@ func (w *Worker) Replay(ctx context.Context, eventID string) error {
 	if err != nil {
 		return fmt.Errorf("checkout: replay %s: %w", eventID, err)
 	}
-	if ev.State == store.EventDone {
+	if ev.State == store.EventDone && !w.undelivered(ctx, ev) {
 		return fmt.Errorf("%w: %s", ErrNotReplayable, eventID)
 	}
 	ev.State, ev.Attempts, ev.NextAttemptAt, ev.LastError, ev.DoneAt = store.EventPending, 0, time.Time{}, "", time.Time{}
@@ -434,6 +434,17 @@ func (w *Worker) Replay(ctx context.Context, eventID string) error {
 	default:
 		return fmt.Errorf("%w: %s: %s", ErrReplayFailed, ev.ID, got.LastError)
 	}
+}
+
+// undelivered reports whether ev's order has a license whose key could
+// not be sent (the buyer had blocked the bot, say): a done event is
+// replayed then, and the replay sends the key again.
+func (w *Worker) undelivered(ctx context.Context, ev store.Event) bool {
+	if ev.OrderKey == "" {
+		return false
+	}
+	o, err := w.store.GetOrder(ctx, ev.OrderKey)
+	return err == nil && o.LicenseKey != "" && !o.Delivered && o.DeliveryError != ""
 }
 
 // earlierPending reports whether an older pending event has ev's order key.
