@@ -210,9 +210,9 @@ func TestMaxAttemptsFailsAndAlerts(t *testing.T) {
 }
 
 // TestDeliveryFailureKeepsLicense: a key that cannot be sent (the buyer
-// blocked the bot) stays on the order, retrievable with /license; nothing
-// that follows — a duplicate event, an admin's /replay — creates another
-// license or sends it again.
+// blocked the bot) stays on the order, retrievable with /license; a
+// duplicate event neither sends it again nor creates another license, and
+// an admin's /replay sends it once more without creating one.
 func TestDeliveryFailureKeepsLicense(t *testing.T) {
 	h := newHarness(t)
 	h.rec.failSends(1, notify.ErrUndeliverable)
@@ -238,19 +238,23 @@ func TestDeliveryFailureKeepsLicense(t *testing.T) {
 	if n := len(h.rec.allNotices()); n != 0 {
 		t.Fatalf("%d notices after a duplicate: %+v", n, h.rec.allNotices())
 	}
-	// The admin's replay of the done event is refused (Replay only takes
-	// failed or ignored events), sends nothing and makes nothing.
-	if err := h.worker.Replay(h.ctx, "evt_1"); !errors.Is(err, checkout.ErrNotReplayable) {
-		t.Fatalf("replay of a done event: %v", err)
+	// The admin's replay of the done event sends the key once more (the
+	// buyer may have unblocked the bot), and makes nothing.
+	if err := h.worker.Replay(h.ctx, "evt_1"); err != nil {
+		t.Fatalf("replay of the undelivered order's event: %v", err)
 	}
 	if got := h.wantOneLicense(alice); got.Key != lic.Key {
 		t.Fatalf("license %s after the replay, want %s", got.Key, lic.Key)
 	}
-	if n := len(h.rec.allNotices()); n != 0 {
-		t.Fatalf("%d notices after the replay: %+v", n, h.rec.allNotices())
+	if n := len(h.rec.allNotices()); n != 1 {
+		t.Fatalf("%d notices after the replay, want the key once: %+v", n, h.rec.allNotices())
 	}
 	if got := h.fake.Calls("POST /v1/licenses"); got != 1 {
 		t.Fatalf("%d create calls, want 1", got)
+	}
+	// Delivered now, the event is done for good.
+	if err := h.worker.Replay(h.ctx, "evt_1"); !errors.Is(err, checkout.ErrNotReplayable) {
+		t.Fatalf("replay once delivered: %v", err)
 	}
 }
 
