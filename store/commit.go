@@ -97,20 +97,26 @@ func (db *DB) committer() {
 		if r != nil {
 			batch = append(batch, r)
 		}
-	more:
-		for len(batch) < maxCommitBatch {
-			select {
-			case r, ok := <-db.writes:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		flush(batch)
+		flush(takeReady(db.writes, batch, maxCommitBatch))
 	}
+}
+
+// takeReady appends to batch what ch holds right now, up to max in all,
+// without waiting: what arrived while the last commit was in flight goes
+// in the next one together.
+func takeReady[T any](ch <-chan T, batch []T, max int) []T {
+	for len(batch) < max {
+		select {
+		case r, ok := <-ch:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, r)
+		default:
+			return batch
+		}
+	}
+	return batch
 }
 
 // commitBatch runs the batch's functions in order in one transaction,

@@ -334,19 +334,7 @@ func (in *ingest) writer() {
 	defer close(in.stopped)
 	var buf []byte
 	for r := range in.reqs {
-		batch := []*journalReq{r}
-	more:
-		for len(batch) < maxCommitBatch {
-			select {
-			case r, ok := <-in.reqs:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
+		batch := takeReady(in.reqs, []*journalReq{r}, maxCommitBatch)
 		buf = in.write(buf[:0], batch)
 		if cap(buf) > 4<<20 {
 			buf = nil

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/shopbot/shopbot/internal/testlog"
 )
 
 // crash stops db the way kill -9 would after its last acknowledgement:
@@ -48,26 +50,9 @@ func inBolt(t *testing.T, db *DB, id string) bool {
 	return found
 }
 
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func openLogged(t *testing.T, path string) (*DB, *logBuf) {
+func openLogged(t *testing.T, path string) (*DB, *testlog.Buffer) {
 	t.Helper()
-	var buf logBuf
+	var buf testlog.Buffer
 	db, err := Open(context.Background(), Options{Path: path, NoSync: true, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
 	if err != nil {
 		t.Fatalf("Open: %v", err)
