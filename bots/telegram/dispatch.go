@@ -15,9 +15,14 @@ import (
 	"github.com/shopbot/shopbot/identity"
 )
 
-// onUpdate is the library's handler in polling mode.
+// onUpdate is the library's handler in polling mode. It runs in one of
+// the library's few workers, which only dispatch: payments and the
+// gate's updates are handled here at once, and an admitted command or
+// button press goes on to a goroutine of its own (detach), so the worker
+// reads the next update at once and a payment never waits behind slow
+// commands.
 func (b *Bot) onUpdate(ctx context.Context, _ *bot.Bot, upd *models.Update) {
-	if err := b.process(ctx, upd); err != nil {
+	if err := b.process(ctx, upd, true); err != nil {
 		// Polling has moved past the update already; the shop's recovery
 		// from getStarTransactions picks the payment up.
 		b.log.Error("telegram: payment not stored; left to the star transactions recovery", "update_id", upd.ID, "err", err)
@@ -29,10 +34,14 @@ func (b *Bot) onUpdate(ctx context.Context, _ *bot.Bot, upd *models.Update) {
 // lets an update in progress finish instead of cutting its reply off.
 // An error means a payment was not stored: the webhook answers 500 and
 // the update is not remembered as seen, so Telegram's redelivery is
-// handled.
-func (b *Bot) process(parent context.Context, upd *models.Update) (err error) {
+// handled. With detach an admitted command runs on its own goroutine
+// (see command); the webhook handles it in its request, whose answer
+// waits for it.
+func (b *Bot) process(parent context.Context, upd *models.Update, detach bool) (err error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), b.handlerTimeout)
 	defer cancel()
+	// A detached command is marked processed when it is handed on: Run
+	// waits for it before it confirms the processed updates to Telegram.
 	defer b.markProcessed(upd.ID)
 	if !b.seen.add(upd.ID) {
 		// Telegram redelivers a webhook update it thinks failed.
@@ -42,7 +51,7 @@ func (b *Bot) process(parent context.Context, upd *models.Update) (err error) {
 	defer func() {
 		// One bad update must not take the whole bot down.
 		if r := recover(); r != nil {
-			b.log.Error("telegram: update handler panicked", "update_id", upd.ID, "panic", r, "stack", string(debug.Stack()))
+			b.logPanic(upd.ID, r)
 			if isPayment(upd) {
 				err = fmt.Errorf("telegram: payment handler panicked: %v", r)
 			}
@@ -51,6 +60,7 @@ func (b *Bot) process(parent context.Context, upd *models.Update) (err error) {
 			b.seen.forget(upd.ID)
 		}
 	}()
+	run := b.commandRunner(upd.ID, detach)
 	// Payments first and outside the command budget: Telegram waits on
 	// the pre-checkout answer, and a payment is money already taken.
 	switch {
@@ -65,11 +75,55 @@ func (b *Bot) process(parent context.Context, upd *models.Update) (err error) {
 	case upd.Message != nil && (len(upd.Message.NewChatMembers) > 0 || upd.Message.LeftChatMember != nil):
 		b.onServiceMessage(ctx, upd.Message)
 	case upd.Message != nil:
-		b.onMessage(ctx, upd.Message)
+		b.onMessage(ctx, upd.Message, run)
 	case upd.CallbackQuery != nil:
-		b.onCallback(ctx, upd.CallbackQuery)
+		b.onCallback(ctx, upd.CallbackQuery, run)
 	}
 	return nil
+}
+
+func (b *Bot) logPanic(updateID int64, r any) {
+	b.log.Error("telegram: update handler panicked", "update_id", updateID, "panic", r, "stack", string(debug.Stack()))
+}
+
+// runner runs the work of an admitted command and then releases its
+// budget ticket.
+type runner func(ctx context.Context, t budget.Ticket, work func(ctx context.Context))
+
+// commandRunner returns how update id's command runs. Inline, in the caller's
+// goroutine, for the webhook: the answer to Telegram waits for it. With
+// detach, on a goroutine of its own, so that the library's worker goes
+// back to reading updates. Those goroutines are bounded by the command
+// budget, without a queue: each holds its command's ticket until it
+// ends, so there are never more than the budget's InFlightAll (per
+// identity InFlight), and a command over the budget is dropped by admit
+// on the worker, never started or left waiting. Run waits for them
+// (b.detached) before it returns.
+func (b *Bot) commandRunner(id int64, detach bool) runner {
+	return func(ctx context.Context, t budget.Ticket, work func(ctx context.Context)) {
+		// The gate is closed only after the library's workers stopped,
+		// so Enter fails only for a late caller; running inline then
+		// still handles the command.
+		if !detach || !b.detached.Enter() {
+			defer t.Done()
+			work(ctx)
+			return
+		}
+		go func() {
+			defer b.detached.Exit()
+			defer t.Done()
+			// Like process: shutdown lets the command finish, within
+			// HandlerTimeout of its own.
+			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.handlerTimeout)
+			defer cancel()
+			defer func() {
+				if r := recover(); r != nil {
+					b.logPanic(id, r)
+				}
+			}()
+			work(ctx)
+		}()
+	}
 }
 
 func (b *Bot) markProcessed(id int64) {
@@ -82,8 +136,9 @@ func (b *Bot) markProcessed(id int64) {
 }
 
 // onMessage handles a text message: commands anywhere, chatter only in
-// the private chat (in groups it is not for the bot).
-func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
+// the private chat (in groups it is not for the bot). The budget is asked
+// here; the work is run's.
+func (b *Bot) onMessage(ctx context.Context, m *models.Message, run runner) {
 	if m.From == nil || m.From.IsBot || m.Chat.Type == models.ChatTypeChannel {
 		return
 	}
@@ -106,23 +161,25 @@ func (b *Bot) onMessage(ctx context.Context, m *models.Message) {
 	if !ok {
 		return
 	}
-	defer ticket.Done()
-	// Arguments are not logged: they may be license keys.
-	b.log.Info("telegram command", "command", req.Command, "identity", req.Who.String(), "chat", m.Chat.ID, "private", private)
-	reply := b.cmds.Handle(ctx, req)
-	if reply.DeleteRequest {
-		b.deleteMessage(ctx, m.Chat.ID, m.ID)
-	}
-	replyTo := 0
-	if !private && !reply.DeleteRequest {
-		// In a busy group, quoting the command shows whom the answer is for.
-		replyTo = m.ID
-	}
-	b.respond(ctx, m.Chat, m.From.ID, reply, replyTo)
+	run(ctx, ticket, func(ctx context.Context) {
+		// Arguments are not logged: they may be license keys.
+		b.log.Info("telegram command", "command", req.Command, "identity", req.Who.String(), "chat", m.Chat.ID, "private", private)
+		reply := b.cmds.Handle(ctx, req)
+		if reply.DeleteRequest {
+			b.deleteMessage(ctx, m.Chat.ID, m.ID)
+		}
+		replyTo := 0
+		if !private && !reply.DeleteRequest {
+			// In a busy group, quoting the command shows whom the answer is for.
+			replyTo = m.ID
+		}
+		b.respond(ctx, m.Chat, m.From.ID, reply, replyTo)
+	})
 }
 
-// onCallback handles a pressed inline button.
-func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery) {
+// onCallback handles a pressed inline button; like onMessage, the budget
+// is asked here and the work is run's.
+func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery, run runner) {
 	chat := models.Chat{ID: q.From.ID, Type: models.ChatTypePrivate}
 	switch {
 	case q.Message.Message != nil:
@@ -142,10 +199,11 @@ func (b *Bot) onCallback(ctx context.Context, q *models.CallbackQuery) {
 	if !ok {
 		return
 	}
-	defer ticket.Done()
-	b.answerCallback(ctx, q.ID)
-	b.log.Info("telegram button", "identity", req.Who.String(), "chat", chat.ID, "private", req.Private)
-	b.respond(ctx, chat, q.From.ID, b.cmds.Callback(ctx, req, q.Data), 0)
+	run(ctx, ticket, func(ctx context.Context) {
+		b.answerCallback(ctx, q.ID)
+		b.log.Info("telegram button", "identity", req.Who.String(), "chat", chat.ID, "private", req.Private)
+		b.respond(ctx, chat, q.From.ID, b.cmds.Callback(ctx, req, q.Data), 0)
+	})
 }
 
 // respond sends a reply into chat. A reply holding a whole key is never

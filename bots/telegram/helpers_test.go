@@ -28,6 +28,14 @@ type shop struct {
 	mu       sync.Mutex
 	calls    []string
 	entitled map[string]bool
+	// With hold set (holdActivate), Activate waits until it is closed:
+	// a slow core, like a licensing server taking its time. held counts
+	// the calls waiting now, ended those that went on; changed is closed
+	// and replaced at each change.
+	hold    chan struct{}
+	held    int
+	ended   int
+	changed chan struct{}
 }
 
 func (s *shop) record(c string) {
@@ -50,9 +58,79 @@ func (s *shop) CheckoutLink(_ context.Context, who identity.Identity, id, code s
 	return "https://checkout.example/" + id, nil
 }
 
-func (s *shop) Activate(_ context.Context, who identity.Identity, key string) (commands.Activation, error) {
+func (s *shop) Activate(ctx context.Context, who identity.Identity, key string) (commands.Activation, error) {
 	s.record("activate " + who.String() + " " + key)
+	s.mu.Lock()
+	hold := s.hold
+	if hold != nil {
+		s.held++
+		s.changedLocked()
+	}
+	s.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+		s.held--
+		s.ended++
+		s.changedLocked()
+		s.mu.Unlock()
+	}
 	return commands.Activation{ProductID: "pro-monthly", SlotsUsed: 1, MaxSlots: 2}, nil
+}
+
+// holdActivate makes every later Activate wait until release is called
+// (at most once; the test's end calls it if the test did not).
+func (s *shop) holdActivate(t *testing.T) (release func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hold := make(chan struct{})
+	s.hold = hold
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	// Registered after start's, so it runs before the adapter is
+	// stopped, which waits for the held commands.
+	t.Cleanup(release)
+	return release
+}
+
+// activations reads how many Activate calls are held now and have ended.
+func (s *shop) activations() (held, ended int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.held, s.ended
+}
+
+func (s *shop) changedLocked() {
+	if s.changed != nil {
+		close(s.changed)
+	}
+	s.changed = make(chan struct{})
+}
+
+// waitActivate waits until cond holds of the Activate calls held now and
+// ended so far, or fails the test.
+func (s *shop) waitActivate(t *testing.T, what string, cond func(held, ended int) bool) {
+	t.Helper()
+	ctx := waitCtx(t)
+	for {
+		s.mu.Lock()
+		if s.changed == nil {
+			s.changed = make(chan struct{})
+		}
+		held, ended, changed := s.held, s.ended, s.changed
+		s.mu.Unlock()
+		if cond(held, ended) {
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("%s: never happened (%d Activate calls held, %d ended)", what, held, ended)
+		}
+	}
 }
 
 func (s *shop) Licenses(_ context.Context, who identity.Identity) ([]commands.License, error) {

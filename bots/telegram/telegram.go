@@ -85,7 +85,7 @@ type Options struct {
 	Logger     *slog.Logger
 
 	PollTimeout    time.Duration // long-poll wait; default 30s
-	Workers        int           // updates processed at once; default 16
+	Workers        int           // library workers dispatching polled updates; default 16
 	MaxBodyBytes   int64         // webhook body limit; default 1 MiB
 	HandlerTimeout time.Duration // per update; default 60s
 	CallTimeout    time.Duration // per API call; default 15s
@@ -154,6 +154,7 @@ type Bot struct {
 	budget         *budget.Budget
 	rateLimited    atomic.Uint64
 	inflight       run.Gate // webhook updates in progress; Run waits for them
+	detached       run.Gate // polled commands running off the library's workers; Run waits for them
 	seen           *recent
 	processed      atomic.Int64
 	invites        inviteMemo
@@ -256,8 +257,9 @@ func New(ctx context.Context, opts Options) (_ *Bot, err error) {
 		bot.WithServerURL(b.apiURL),
 		bot.WithHTTPClient(opts.PollTimeout, opts.HTTPClient),
 		bot.WithDefaultHandler(b.onUpdate),
-		// Handlers run inside the library's workers, so Start returns
-		// only after in-flight updates finish; and an unbuffered queue
+		// onUpdate runs inside the library's workers, so Start returns
+		// only after every update taken is dispatched (the commands it
+		// detached are waited for by Run); and an unbuffered queue
 		// means no update is taken from Telegram that no worker holds.
 		bot.WithNotAsyncHandlers(),
 		bot.WithWorkers(opts.Workers),
@@ -332,8 +334,9 @@ func check(o *Options) error {
 		o.PollTimeout = max(t/2, 2*time.Second)
 	}
 	if o.Workers <= 0 {
-		// Enough that one account's slow commands (Stripe, AuthForge),
-		// capped by its in-flight budget, leave most workers to others.
+		// Commands do not hold a worker; several let a slow payment or
+		// gate check (each bounded by its own timeout) leave the others
+		// reading.
 		o.Workers = 16
 	}
 	if o.MaxBodyBytes <= 0 {
@@ -408,6 +411,9 @@ func (b *Bot) Run(ctx context.Context) error {
 	}
 	b.log.Info("telegram polling started")
 	b.api.Start(ctx)
+	// The workers have stopped, so no command is detached any more;
+	// the ones running finish before their updates are confirmed.
+	b.detached.Close()
 	b.confirmProcessed(ctx)
 	return nil
 }

@@ -57,7 +57,7 @@ func (b *Bot) WebhookHandler() http.Handler {
 			return
 		}
 		defer b.inflight.Exit()
-		if err := b.process(r.Context(), &upd); err != nil {
+		if err := b.process(r.Context(), &upd, false); err != nil {
 			// Not stored: Telegram delivers it again after a 5xx.
 			b.log.Error("telegram webhook: payment not stored; asking Telegram to deliver it again", "update_id", upd.ID, "err", err)
 			http.Error(w, "payment not stored", http.StatusInternalServerError)
