@@ -160,13 +160,15 @@ func (b *Budget) Admit(who string) (Verdict, Reason, Ticket) {
 	defer b.mu.Unlock()
 	e := b.lookup(who, now)
 	var reason Reason
+	// The caps are asked before the rate, so a command dropped because
+	// too many are running spends none of the sender's rate.
 	switch {
-	case !e.lim.AllowN(now, 1):
-		reason = ReasonRate
 	case e.inflight >= b.maxIdentity:
 		reason = ReasonBusy
 	case b.inflight >= b.maxAll:
 		reason = ReasonFull
+	case !e.lim.AllowN(now, 1):
+		reason = ReasonRate
 	default:
 		e.inflight++
 		b.inflight++

@@ -104,6 +104,25 @@ func TestInFlightCaps(t *testing.T) {
 	}
 }
 
+// A command dropped because the sender already runs as many as allowed
+// spends none of their rate: once those finish, the burst is still there.
+func TestBusyDropSpendsNoRate(t *testing.T) {
+	b, _ := newBudget(t, budget.Options{PerMinute: 60, Burst: 5, InFlight: 1})
+	v, _, held := b.Admit("tg:1")
+	if v != budget.Allow {
+		t.Fatalf("first command: %v", v)
+	}
+	for range 20 {
+		if v, reason, _ := b.Admit("tg:1"); v == budget.Allow || reason != budget.ReasonBusy {
+			t.Fatalf("while one runs: %v %v, want dropped as busy", v, reason)
+		}
+	}
+	held.Done()
+	if allowed, _, _ := admit(b, "tg:1", 4); allowed != 4 {
+		t.Fatalf("after the busy drops: %d of the 4 left in the burst allowed", allowed)
+	}
+}
+
 func TestForgetsIdleIdentities(t *testing.T) {
 	b, clock := newBudget(t, budget.Options{PerMinute: 60, Burst: 10})
 	for i := range 1000 {
