@@ -228,7 +228,11 @@ func (w *Worker) Wake() {
 func (w *Worker) Run(ctx context.Context) error {
 	w.log.Info("fulfillment worker started")
 	for {
-		if _, err := w.ProcessDue(ctx); err != nil && ctx.Err() == nil {
+		// A pass reads payments as soon as they are stored, without
+		// waiting for a burst of other events still being copied from
+		// the store's journal; their arrival wakes the next pass.
+		applied := w.store.EventsApplied()
+		if _, err := w.processDue(ctx, w.store.DueEventsFirst); err != nil && ctx.Err() == nil {
 			w.log.Error("fulfillment pass failed", "err", err)
 		}
 		if ctx.Err() != nil {
@@ -242,6 +246,8 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Info("fulfillment worker stopped")
 			return nil
 		case <-w.wake:
+			t.Stop()
+		case <-applied:
 			t.Stop()
 		case <-t.C:
 		}
@@ -277,6 +283,13 @@ const workBatch = 256
 // updates). It returns how many events it handled; errors are only those
 // of the store (a failing event is rescheduled, not returned).
 func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
+	return w.processDue(ctx, w.store.DueEvents)
+}
+
+// dueReader is store.DueEvents or store.DueEventsFirst.
+type dueReader func(ctx context.Context, now time.Time, limit int, skip func(seq uint64) bool) ([]store.Event, time.Time, error)
+
+func (w *Worker) processDue(ctx context.Context, readDue dueReader) (int, error) {
 	w.passMu.Lock()
 	defer w.passMu.Unlock()
 	// handled: events done in this pass (a rescheduled one is no longer
@@ -286,7 +299,7 @@ func (w *Worker) ProcessDue(ctx context.Context) (int, error) {
 	skip := func(seq uint64) bool { return handled[seq] || blocked[seq] }
 	n, nAtUnblock := 0, 0
 	for ctx.Err() == nil {
-		due, next, err := w.store.DueEvents(ctx, w.now(), workBatch, skip)
+		due, next, err := readDue(ctx, w.now(), workBatch, skip)
 		if err != nil {
 			return n, fmt.Errorf("checkout: read due events: %w", err)
 		}

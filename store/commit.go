@@ -136,10 +136,8 @@ func (db *DB) commitBatch(batch []*writeReq) (backlog bool) {
 	var pend []*journalReq
 	capped := false
 	if !db.holdJournal.Load() {
-		pend = db.in.pending()
-		if len(pend) > maxApply {
-			pend, capped = pend[:maxApply], true
-		}
+		pend = db.in.pending(maxApply)
+		capped = db.in.unappliedBeyond(len(pend))
 	}
 	fns := batch[:0:0]
 	for _, r := range batch {
@@ -176,7 +174,7 @@ func (db *DB) commitBatch(batch []*writeReq) (backlog bool) {
 			for _, r := range fns {
 				r.err = nil
 			}
-			db.in.applied(len(pend))
+			db.in.applied(pend)
 			return capped
 		case failed < 0:
 			// The commit itself failed (disk full, I/O error): nothing
@@ -216,9 +214,14 @@ func (db *DB) nudge(urgent bool) {
 // events to be applied, not for a commit of its own: one that is under way
 // may apply them already.
 func (db *DB) settle(ctx context.Context) error {
+	return db.settleFor(ctx, false)
+}
+
+// settleFor is settle; urgentOnly waits for the payments only.
+func (db *DB) settleFor(ctx context.Context, urgentOnly bool) error {
 	target := db.in.journaledCount()
 	for {
-		done, applied, err := db.in.appliedUpTo(target)
+		done, applied, err := db.in.appliedUpTo(target, urgentOnly)
 		if done || err != nil {
 			return err
 		}

@@ -45,7 +45,28 @@ func pendingKey(orderKey string, seq uint64) []byte {
 // when it saw none: when to look again. Only due entries of the index are
 // read, so the cost does not grow with the backlog of later events.
 func (db *DB) DueEvents(ctx context.Context, now time.Time, limit int, skip func(seq uint64) bool) (evs []Event, next time.Time, err error) {
-	err = db.viewEvents(ctx, func(tx *bolt.Tx) error {
+	return db.dueEvents(ctx, now, limit, skip, false)
+}
+
+// DueEventsFirst is DueEvents for the worker's own loop: it waits only
+// until the payments acknowledged so far are in bbolt, not every event, so
+// a payment is read while a burst of other events is still being stored.
+// EventsApplied tells when more have been.
+func (db *DB) DueEventsFirst(ctx context.Context, now time.Time, limit int, skip func(seq uint64) bool) (evs []Event, next time.Time, err error) {
+	return db.dueEvents(ctx, now, limit, skip, true)
+}
+
+// EventsApplied is closed the next time journaled events reach bbolt (or
+// a commit fails). Take it before reading, then wait on it.
+func (db *DB) EventsApplied() <-chan struct{} {
+	return db.in.appliedSignal()
+}
+
+func (db *DB) dueEvents(ctx context.Context, now time.Time, limit int, skip func(seq uint64) bool, paymentsOnly bool) (evs []Event, next time.Time, err error) {
+	if err := db.settleFor(ctx, paymentsOnly); err != nil {
+		return nil, time.Time{}, err
+	}
+	err = db.view(ctx, func(tx *bolt.Tx) error {
 		c := bucket(tx, bucketEventsDue).Cursor()
 		for _, prio := range []byte{0, 1} {
 			for k, id := c.Seek([]byte{prio}); k != nil && k[0] == prio; k, id = c.Next() {

@@ -300,11 +300,11 @@ type ingest struct {
 	inflight map[string]*journalReq
 	// journaled: in journal order, those not yet applied.
 	journaled []*journalReq
-	// nJournaled and nApplied count events since Open: settle waits for
-	// nApplied to reach what nJournaled was; appliedCh is closed when
-	// nApplied moves or a commit fails.
-	nJournaled, nApplied uint64
-	appliedCh            chan struct{}
+	// nJournaled numbers events since Open (journalReq.jseq): settle
+	// waits until none up to what it was is still journaled; appliedCh
+	// is closed at each apply and at a failed commit.
+	nJournaled uint64
+	appliedCh  chan struct{}
 	// byOrder counts the pending events in journaled by order key.
 	byOrder map[string]int
 	// applyErr is the last failed commit's error, nil once one succeeds.
@@ -319,6 +319,8 @@ type journalReq struct {
 	ev   Event
 	done chan struct{}
 	err  error
+	// jseq numbers journaled events since Open, in journal order.
+	jseq uint64
 }
 
 func newIngest(file *journalFile, nudge func(bool)) *ingest {
@@ -367,8 +369,9 @@ func (in *ingest) write(buf []byte, batch []*journalReq) []byte {
 			r.err = err
 			continue
 		}
-		in.journaled = append(in.journaled, r)
 		in.nJournaled++
+		r.jseq = in.nJournaled
+		in.journaled = append(in.journaled, r)
 		if r.ev.State == EventPending {
 			in.byOrder[r.ev.OrderKey]++
 		}
@@ -428,19 +431,41 @@ func (in *ingest) journaledCount() uint64 {
 	return in.nJournaled
 }
 
-// appliedUpTo reports whether the first n events journaled since Open are
-// applied; if not, applied is closed at the next apply (or failed
-// commit), and err is the last commit's failure.
-func (in *ingest) appliedUpTo(n uint64) (done bool, applied <-chan struct{}, err error) {
+// appliedUpTo reports whether the events journaled up to jseq n (only
+// the payments among them when urgentOnly) are all applied; if not,
+// applied is closed at the next apply (or failed commit), and err is the
+// last commit's failure.
+func (in *ingest) appliedUpTo(n uint64, urgentOnly bool) (done bool, applied <-chan struct{}, err error) {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	if in.nApplied >= n {
+	done = true
+	for _, r := range in.journaled {
+		if r.jseq > n {
+			break
+		}
+		if !urgentOnly || r.ev.Urgent {
+			done = false
+			break
+		}
+	}
+	if done {
 		return true, nil, nil
 	}
 	if in.appliedCh == nil {
 		in.appliedCh = make(chan struct{})
 	}
 	return false, in.appliedCh, in.applyErr
+}
+
+// appliedSignal is closed at the next apply: the worker waits on it for
+// events that a read did not wait for.
+func (in *ingest) appliedSignal() <-chan struct{} {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	if in.appliedCh == nil {
+		in.appliedCh = make(chan struct{})
+	}
+	return in.appliedCh
 }
 
 // signalApplied wakes settle's waiters; in.mu is held.
@@ -458,6 +483,13 @@ func (in *ingest) unapplied() bool {
 	return len(in.journaled) > 0
 }
 
+// unappliedBeyond reports whether more than n journaled events wait.
+func (in *ingest) unappliedBeyond(n int) bool {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	return len(in.journaled) > n
+}
+
 // journaledPending reports whether a pending event of orderKey is
 // journaled and not yet applied.
 func (in *ingest) journaledPending(orderKey string) bool {
@@ -466,12 +498,41 @@ func (in *ingest) journaledPending(orderKey string) bool {
 	return in.byOrder[orderKey] > 0
 }
 
-// pending returns the journaled events not yet applied, in order; the
-// committer applies them in its transaction and then calls applied.
-func (in *ingest) pending() []*journalReq {
+// pending returns up to max journaled events to apply, in journal order.
+// When more wait, payments go first (a buyer must not wait for a burst of
+// refunds about other orders to be stored), but never ahead of an earlier
+// event of their own order, whose order of arrival the worker keeps.
+func (in *ingest) pending(max int) []*journalReq {
 	in.mu.Lock()
 	defer in.mu.Unlock()
-	return in.journaled[:len(in.journaled):len(in.journaled)]
+	if len(in.journaled) <= max {
+		return in.journaled[:len(in.journaled):len(in.journaled)]
+	}
+	picked := make(map[*journalReq]bool, max)
+	behind := map[string]bool{}
+	for _, r := range in.journaled {
+		if len(picked) == max {
+			break
+		}
+		if r.ev.Urgent && (r.ev.OrderKey == "" || !behind[r.ev.OrderKey]) {
+			picked[r] = true
+			continue
+		}
+		behind[r.ev.OrderKey] = true
+	}
+	for _, r := range in.journaled {
+		if len(picked) == max {
+			break
+		}
+		picked[r] = true
+	}
+	out := make([]*journalReq, 0, max)
+	for _, r := range in.journaled {
+		if picked[r] {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // applyFailed records that a commit (and so the apply) failed.
@@ -483,16 +544,18 @@ func (in *ingest) applyFailed(err error) {
 	in.signalApplied()
 }
 
-// applied forgets the first n journaled events: they are in bbolt now, so
-// bbolt answers for them.
-func (in *ingest) applied(n int) {
-	if n == 0 {
+// applied forgets journaled events now in bbolt (bbolt answers for them
+// from now on).
+func (in *ingest) applied(rs []*journalReq) {
+	if len(rs) == 0 {
 		return
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	in.applyErr = nil
-	for _, r := range in.journaled[:n] {
+	done := make(map[*journalReq]bool, len(rs))
+	for _, r := range rs {
+		done[r] = true
 		delete(in.inflight, r.ev.ID)
 		if r.ev.State == EventPending {
 			if in.byOrder[r.ev.OrderKey]--; in.byOrder[r.ev.OrderKey] <= 0 {
@@ -500,8 +563,13 @@ func (in *ingest) applied(n int) {
 			}
 		}
 	}
-	in.journaled = append(in.journaled[:0:0], in.journaled[n:]...)
-	in.nApplied += uint64(n)
+	rest := make([]*journalReq, 0, len(in.journaled)-len(rs))
+	for _, r := range in.journaled {
+		if !done[r] {
+			rest = append(rest, r)
+		}
+	}
+	in.journaled = rest
 	in.signalApplied()
 	if len(in.journaled) == 0 {
 		in.drained.Broadcast()

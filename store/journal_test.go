@@ -441,3 +441,49 @@ func TestAFullJournalRefusesEventsWhileCommitsFail(t *testing.T) {
 		t.Fatalf("%d pending, want the %d acknowledged while commits failed and the one after", counts[EventPending], acked)
 	}
 }
+
+// A burst waiting in the journal is applied payments first, but a payment
+// never ahead of an earlier event of its own order.
+func TestJournaledPaymentsAreAppliedFirst(t *testing.T) {
+	ctx := context.Background()
+	db := openTest(t, nil)
+	db.holdJournal.Store(true)
+	const burst = 2 * maxApply
+	for i := range burst {
+		if _, err := db.PutEvent(ctx, Event{ID: fmt.Sprintf("evt_refund_%d", i), Type: "charge.refunded", OrderKey: fmt.Sprintf("pi_%d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ev := range []Event{
+		{ID: "evt_paid_new", Type: "checkout.session.completed", OrderKey: "cs_new", Urgent: true},
+		// An order with an earlier event in the burst, beyond what the
+		// first commit takes.
+		{ID: "evt_paid_old", Type: "invoice.paid", OrderKey: "pi_400", Urgent: true},
+	} {
+		if _, err := db.PutEvent(ctx, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.holdJournal.Store(false)
+	due, _, err := db.DueEventsFirst(ctx, t0.Add(time.Hour), 1, nil)
+	mustNoErr(t, err)
+	if len(due) != 1 || due[0].ID != "evt_paid_new" {
+		t.Fatalf("first due event = %+v, want the new payment", due)
+	}
+	seq := func(id string) uint64 {
+		ev, err := db.GetEvent(ctx, id)
+		mustNoErr(t, err)
+		return ev.Seq
+	}
+	if s := seq("evt_paid_new"); s > maxApply {
+		t.Errorf("the payment got seq %d: it waited behind %d refunds", s, s-1)
+	}
+	if old, before := seq("evt_paid_old"), seq("evt_refund_400"); old < before {
+		t.Errorf("the payment of pi_400 (seq %d) was stored before pi_400's earlier event (seq %d)", old, before)
+	}
+	counts, err := db.CountEvents(ctx)
+	mustNoErr(t, err)
+	if counts[EventPending] != burst+2 {
+		t.Fatalf("%d pending, want %d", counts[EventPending], burst+2)
+	}
+}
