@@ -174,6 +174,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 			}
 			return a.pay.stars.RefundCharge(ctx, userID, chargeID)
 		},
+		StarsCancel: func(ctx context.Context, userID int64, chargeID string) error {
+			if a.pay == nil || a.pay.stars == nil {
+				return errors.New("telegram is not configured")
+			}
+			return a.pay.stars.CancelCharge(ctx, userID, chargeID)
+		},
 	})
 	if err != nil {
 		return nil, err
