@@ -81,10 +81,10 @@ func (a tgAPI) EditStarSubscription(ctx context.Context, userID int64, chargeID 
 
 func (a tgAPI) StarTransactions(ctx context.Context, offset, limit int) ([]checkout.StarTransaction, error) {
 	type partner struct {
-		Type               string `json:"type"`
+		Type               string             `json:"type"`
 		User               struct{ ID int64 } `json:"user"`
-		InvoicePayload     string `json:"invoice_payload"`
-		SubscriptionPeriod int64  `json:"subscription_period"`
+		InvoicePayload     string             `json:"invoice_payload"`
+		SubscriptionPeriod int64              `json:"subscription_period"`
 	}
 	var res struct {
 		Transactions []struct {
