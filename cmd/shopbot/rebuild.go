@@ -87,6 +87,9 @@ func cmdRebuild(ctx context.Context, args []string, env lookupEnv, stdout, stder
 	if err != nil {
 		return err
 	}
+	if !cfg.StripeEnabled() {
+		return errors.New("rebuild reads the sales from Stripe, and this shop has no [stripe] keys (it sells only for Telegram Stars): restore a backup with `shopbot restore` instead")
+	}
 	sc, err := newStripe(cfg.Stripe, h.httpClient, log)
 	if err != nil {
 		return err
