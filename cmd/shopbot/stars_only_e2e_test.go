@@ -32,8 +32,9 @@ func TestStarsOnlyShopWithoutStripe(t *testing.T) {
 	w.start()
 	var out bytes.Buffer
 	env := func(k string) (string, bool) { v, ok := w.env[k]; return v, ok }
-	if code := runWith(context.Background(), []string{"check", "-config", filepath.Join(w.dir, "config.toml")}, env, &out, &out, hooks{}); code != 0 {
-		t.Fatalf("shopbot check = %d:\n%s", code, out.String())
+	path := filepath.Join(w.dir, "config.toml")
+	if code := runWith(context.Background(), []string{"check", "-config", path, "--online"}, env, &out, &out, hooks{}); code != 0 || strings.Contains(out.String(), "stripe price") || !strings.Contains(out.String(), "ok   telegram getMe") {
+		t.Fatalf("shopbot check --online = %d, want it to pass and check nothing of Stripe:\n%s", code, out.String())
 	}
 
 	req, err := http.NewRequest(http.MethodPost, "http://"+w.addr+"/webhooks/stripe", strings.NewReader("{}"))
@@ -74,6 +75,10 @@ func TestStarsOnlyShopWithoutStripe(t *testing.T) {
 	}
 	if stats := w.say(w.admin, "/stats"); !strings.Contains(stats.Text, "Revenue via Telegram Stars: 250 Stars from 1 payment(s)") {
 		t.Fatalf("/stats = %q", stats.Text)
+	}
+	out.Reset()
+	if code := runWith(context.Background(), []string{"rebuild", "-config", path}, env, &out, &out, hooks{}); code != 1 || !strings.Contains(out.String(), "no [stripe] keys") {
+		t.Fatalf("shopbot rebuild = %d, want a clear refusal:\n%s", code, out.String())
 	}
 	if logs := w.logs.String(); strings.Contains(logs, "stripe catch-up") || strings.Contains(logs, "api.stripe.com") {
 		t.Fatalf("a shop without Stripe talked of Stripe:\n%s", logs)
