@@ -104,7 +104,7 @@ func (w *Worker) buyer(meta map[string]string, clientRef string, priceIDs []stri
 func (w *Worker) productByPrice(priceIDs []string) (config.Product, bool) {
 	for _, id := range priceIDs {
 		for _, p := range w.products {
-			if p.PriceID == id {
+			if p.PriceID != "" && p.PriceID == id {
 				return p, true
 			}
 		}

@@ -62,6 +62,15 @@ func (s *Stars) RefundCharge(ctx context.Context, userID int64, chargeID string)
 	return s.api.RefundStarPayment(ctx, userID, chargeID)
 }
 
+// CancelCharge cancels the Star subscription chargeID belongs to; a
+// subscription canceled before is canceled again without error.
+func (s *Stars) CancelCharge(ctx context.Context, userID int64, chargeID string) error {
+	if err := s.api.EditStarSubscription(ctx, userID, chargeID, true); err != nil {
+		return fmt.Errorf("checkout: cancel Star subscription of charge %s: %w", chargeID, err)
+	}
+	return nil
+}
+
 // payloadOf rebuilds the payload an order's invoice had, so the refund
 // event finds its order like Telegram's own update would.
 func (s *Stars) payloadOf(o store.Order, uid int64) string {

@@ -30,10 +30,12 @@ func (w *Worker) starsEvent(ctx context.Context, ev store.Event, attempt int, re
 	if ev.Type == EventStarsRefunded {
 		return w.starsRefunded(ctx, p)
 	}
-	return w.starsPaid(ctx, p, attempt, replay)
+	return w.starsPaid(ctx, p, ev.Source, attempt, replay)
 }
 
-func (w *Worker) starsPaid(ctx context.Context, pay StarsPayment, attempt int, replay bool) error {
+// starsPaid handles a successful payment; source is the event's
+// (SourceTelegram or SourceStarsCatchUp).
+func (w *Worker) starsPaid(ctx context.Context, pay StarsPayment, source string, attempt int, replay bool) error {
 	pl, err := parseStarsPayload(pay.Payload)
 	if err != nil {
 		return ignore("%v: not a shopbot sale", err)
@@ -63,10 +65,8 @@ func (w *Worker) starsPaid(ctx context.Context, pay StarsPayment, attempt int, r
 	who := identity.TelegramUser(pl.UserID)
 	now := w.now()
 	subscription := p.Mode == config.ModeSubscription
-	if !subscription {
-		if dup, err := w.duplicateStarsPayment(ctx, pl.OrderID(), pay); dup || err != nil {
-			return err
-		}
+	if dup, err := w.secondStarsPayment(ctx, pl.OrderID(), pay, source); dup || err != nil {
+		return err
 	}
 	var reconcile, renewal bool
 	order, err := w.store.UpsertOrder(ctx, pl.OrderID(), func(o *store.Order, exists bool) error {
@@ -136,29 +136,81 @@ func (w *Worker) starsPaid(ctx context.Context, pay StarsPayment, attempt int, r
 	return w.deliver(ctx, order, p, attempt, replay)
 }
 
-// duplicateStarsPayment refunds a second payment of a one-time order (two
-// taps on Pay, both past the pre-checkout before either was stored): the
-// buyer gets one license and their money back for the other. It reports
-// whether pay was such a duplicate; an error means the refund must be
-// tried again.
-func (w *Worker) duplicateStarsPayment(ctx context.Context, orderID string, pay StarsPayment) (bool, error) {
+// secondStarsPayment handles a payment that paid an order a second time:
+// two taps on Pay, both past the pre-checkout before either payment was
+// stored. The order and its license stay as the first payment made them.
+// A second payment of a one-time order is refunded. For a subscription
+// product the second tap started a second Star subscription at Telegram,
+// which would charge the buyer twice every period: it is canceled (by its
+// own charge id) and its payment refunded. The charge is recorded on the
+// order before Telegram is called, so a retry (after a crash, or an answer
+// lost on the way) decides the same, and the refunded_payment Telegram
+// sends for it leaves the order alone. It reports whether pay was such a
+// payment; an error means the event must be tried again.
+func (w *Worker) secondStarsPayment(ctx context.Context, orderID string, pay StarsPayment, source string) (bool, error) {
 	o, err := w.store.GetOrder(ctx, orderID)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return false, nil
 	case err != nil:
 		return false, fmt.Errorf("read order %s: %w", orderID, err)
-	case o.ChargeID == "" || o.ChargeID == pay.ChargeID:
+	case !isSecondPayment(o, pay, source):
 		return false, nil
+	}
+	subscription := o.Mode == config.ModeSubscription
+	switch {
 	case w.starsRefund == nil:
 		return true, permanent("order %s was paid twice (charges %s and %s); refund the second in Telegram", orderID, o.ChargeID, pay.ChargeID)
+	case subscription && w.starsCancel == nil:
+		return true, permanent("order %s got a second Star subscription (charges %s and %s); cancel and refund the second in Telegram", orderID, o.ChargeID, pay.ChargeID)
+	}
+	if !o.IsDuplicateCharge(pay.ChargeID) {
+		_, err := w.store.UpsertOrder(ctx, orderID, func(o *store.Order, _ bool) error {
+			o.AddDuplicateCharge(pay.ChargeID)
+			return nil
+		})
+		if err != nil {
+			return true, fmt.Errorf("record the second payment %s of order %s: %w", pay.ChargeID, orderID, err)
+		}
+	}
+	what := "the second payment " + pay.ChargeID + " was refunded automatically"
+	if subscription {
+		// Canceled before the refund: whatever happens to the refund,
+		// the second subscription must not charge again. Canceling a
+		// canceled subscription succeeds, so a retry may do it again.
+		if err := w.starsCancel(ctx, pay.UserID, pay.ChargeID); err != nil {
+			return true, fmt.Errorf("cancel the second Star subscription %s of order %s: %w", pay.ChargeID, orderID, err)
+		}
+		what = "a second Star subscription was started (charge " + pay.ChargeID + "); it was canceled and its payment refunded automatically"
 	}
 	if err := w.starsRefund(ctx, pay.UserID, pay.ChargeID); err != nil && !errors.Is(err, ErrAlreadyRefunded) {
 		return true, fmt.Errorf("refund the second payment %s of order %s: %w", pay.ChargeID, orderID, err)
 	}
-	w.alert(ctx, notify.KindRefund, fmt.Sprintf("Order %s was paid twice with Stars (%d Stars from tg:%d): the second payment %s was refunded automatically.",
-		orderID, pay.TotalAmount, pay.UserID, pay.ChargeID))
-	return true, ignore("second payment of order %s: refunded", orderID)
+	w.alert(ctx, notify.KindRefund, fmt.Sprintf("Order %s was paid twice with Stars (%d Stars from tg:%d): %s.",
+		orderID, pay.TotalAmount, pay.UserID, what))
+	return true, ignore("second payment %s of order %s: refunded", pay.ChargeID, orderID)
+}
+
+// isSecondPayment reports whether pay paid order o again rather than
+// starting it (the same charge again) or renewing its Star subscription.
+func isSecondPayment(o store.Order, pay StarsPayment, source string) bool {
+	switch {
+	case o.ChargeID == "" || pay.ChargeID == o.ChargeID:
+		return false
+	case o.IsDuplicateCharge(pay.ChargeID), o.Mode != config.ModeSubscription:
+		return true
+	case pay.ChargeID == o.LastChargeID:
+		return false // a renewal handled before
+	case pay.IsFirstRecurring:
+		return true
+	case source == SourceStarsCatchUp:
+		// The history does not tell a subscription's first payment
+		// from a renewal. Telegram charges a renewal when the paid
+		// period ends; a payment made while the order had more than
+		// half a period left started another subscription.
+		return !pay.Date.IsZero() && pay.Date.Before(o.PeriodEnd.Add(-StarsSubscriptionPeriod/2))
+	}
+	return false
 }
 
 func orTime(t, def time.Time) time.Time {
@@ -177,9 +229,9 @@ func (w *Worker) starsRefunded(ctx context.Context, pay StarsPayment) error {
 	if err != nil {
 		return err
 	}
-	if order.Mode != config.ModeSubscription && order.ChargeID != "" && pay.ChargeID != order.ChargeID {
-		// The refund of a second payment of the order (refunded by
-		// duplicateStarsPayment): the license was paid for by the first.
+	if refundOfSecondPayment(order, pay.ChargeID) {
+		// Refunded by secondStarsPayment: the license was paid for by
+		// the first payment.
 		return ignore("refund of charge %s, a second payment of order %s: the order keeps its license", pay.ChargeID, order.ID)
 	}
 	amount := int64(pay.TotalAmount)
@@ -199,6 +251,18 @@ func (w *Worker) starsRefunded(ctx context.Context, pay StarsPayment) error {
 			notify.Money(amount, CurrencyStars), order.ID, order.ProductID, order.Identity, authforge.MaskKey(order.LicenseKey)))
 	}
 	return nil
+}
+
+// refundOfSecondPayment reports whether refunding chargeID leaves order
+// alone: the charge paid the order a second time. For a one-time order
+// that is any charge but its own (orders from before DuplicateCharges was
+// recorded included); a Star subscription's renewals are other charges,
+// so only those recorded as second payments count.
+func refundOfSecondPayment(order store.Order, chargeID string) bool {
+	if order.ChargeID == "" || chargeID == order.ChargeID {
+		return false
+	}
+	return order.Mode != config.ModeSubscription || order.IsDuplicateCharge(chargeID)
 }
 
 // starsOrder finds the order of a Stars payment: by its invoice payload,

@@ -132,10 +132,16 @@ type WorkerOptions struct {
 	// Evidence, when set, sends dispute evidence to Stripe (evidence.go).
 	Evidence *Evidence
 	// StarsRefund, when set, gives a Stars payment back (refundStarPayment):
-	// the worker refunds a payment for a product no longer in the config.
+	// the worker refunds a payment for a product no longer in the config,
+	// and a second payment of an order.
 	// It returns an error wrapping ErrAlreadyRefunded for a charge refunded
 	// before.
 	StarsRefund func(ctx context.Context, userID int64, chargeID string) error
+	// StarsCancel, when set, cancels the Star subscription a charge
+	// belongs to (editUserStarSubscription): the worker cancels a second
+	// subscription a buyer started for one order. Canceling a canceled
+	// subscription must succeed.
+	StarsCancel func(ctx context.Context, userID int64, chargeID string) error
 }
 
 // Worker turns stored Stripe events into licenses. Run it once per store.
@@ -156,6 +162,7 @@ type Worker struct {
 	evidence   *Evidence
 	// starsRefund is WorkerOptions.StarsRefund.
 	starsRefund func(ctx context.Context, userID int64, chargeID string) error
+	starsCancel func(ctx context.Context, userID int64, chargeID string) error
 
 	wake chan struct{}
 
@@ -186,6 +193,7 @@ func NewWorker(opts WorkerOptions) (*Worker, error) {
 		deliverAtt: opts.DeliveryAttempts, timeout: opts.EventTimeout, grace: opts.SubscriptionGrace,
 		onRefund: opts.RevokeOnRefund, onDispute: opts.RevokeOnDispute, log: opts.Logger,
 		wake: make(chan struct{}, 1), evidence: opts.Evidence, starsRefund: opts.StarsRefund,
+		starsCancel: opts.StarsCancel,
 	}
 	if w.evidence != nil && w.evidence.Stripe == nil {
 		return nil, errors.New("checkout: WorkerOptions.Evidence needs a Stripe client")

@@ -29,6 +29,20 @@ func (c *Config) OffersStripeOnTelegram(pr Product) bool {
 	return c.Telegram.Payments != PaymentsStars || pr.StarsPrice <= 0
 }
 
+// StripeRequired reports whether a configured chat sells by card, so the
+// [stripe] keys are required: Discord (it pays by card only), or Telegram
+// unless telegram.payments is "stars".
+func (c *Config) StripeRequired() bool {
+	return c.DiscordEnabled() || !c.TelegramEnabled() || c.Telegram.Payments != PaymentsStars
+}
+
+// StripeEnabled reports whether shopbot talks to Stripe: it is required,
+// or its keys are set anyway (a shop that moved to Stars only still hears
+// of refunds and renewals of its earlier Stripe orders).
+func (c *Config) StripeEnabled() bool {
+	return c.StripeRequired() || c.Stripe.SecretKey != "" || c.Stripe.WebhookSecret != ""
+}
+
 func (c *Config) validateStars(p *problems) {
 	t := c.Telegram
 	switch t.Payments {

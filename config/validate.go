@@ -110,6 +110,14 @@ func (c *Config) validateStore(p *problems) {
 
 func (c *Config) validateStripe(p *problems) {
 	s := c.Stripe
+	if !c.StripeEnabled() {
+		// A Telegram shop selling only for Stars: no Stripe at all.
+		if s.SubmitDisputeEvidence {
+			p.add("stripe.submit_dispute_evidence", "is set but Stripe is not configured (this shop sells only for Telegram Stars); remove it, or set stripe.secret_key and stripe.webhook_secret")
+		}
+		c.validateStripeOptions(p)
+		return
+	}
 	switch {
 	case s.SecretKey == "":
 		p.add("stripe.secret_key", "required (the sk_... secret key or an rk_... restricted key; Stripe Dashboard → Developers → API keys)")
@@ -126,6 +134,13 @@ func (c *Config) validateStripe(p *problems) {
 			p.add("stripe.webhook_secret", "does not start with whsec_, so it is not a webhook signing secret (an API key or the endpoint id we_... are not); copy the endpoint's Signing secret from Stripe Dashboard → Developers → Webhooks, or run shopbot setup stripe, which prints it")
 		}
 	}
+	c.validateStripeOptions(p)
+}
+
+// validateStripeOptions checks the [stripe] keys that apply with or
+// without Stripe (subscription_grace is also the Star subscriptions').
+func (c *Config) validateStripeOptions(p *problems) {
+	s := c.Stripe
 	checkURL(p, "stripe.api_url", s.APIURL)
 	checkURL(p, "stripe.success_url", s.SuccessURL)
 	checkURL(p, "stripe.cancel_url", s.CancelURL)
@@ -254,7 +269,10 @@ func (c *Config) validateProducts(p *problems) {
 		if strings.TrimSpace(pr.Name) == "" {
 			p.add(key+".name", "required (the name buyers see in the catalog)")
 		}
-		checkPriceID(p, key+".price_id", pr.PriceID)
+		if pr.PriceID != "" || c.StripeRequired() {
+			// A shop selling only for Stars needs no Stripe Price.
+			checkPriceID(p, key+".price_id", pr.PriceID)
+		}
 		switch pr.Mode {
 		case ModePayment, ModeSubscription:
 		case "":

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,6 +58,23 @@ type Order struct {
 	// Canceled: the buyer canceled a Star subscription; it is not renewed
 	// and ends with its paid period.
 	Canceled bool `json:"canceled,omitempty" rec:"23"`
+	// DuplicateCharges are the Stars charges, space-separated, that paid
+	// this order again (two taps on Pay) and were refunded for it: their
+	// refunds leave the order and its license alone.
+	DuplicateCharges string `json:"duplicate_charges,omitempty" rec:"24"`
+}
+
+// IsDuplicateCharge reports whether chargeID is one of o's DuplicateCharges.
+func (o Order) IsDuplicateCharge(chargeID string) bool {
+	return chargeID != "" && slices.Contains(strings.Fields(o.DuplicateCharges), chargeID)
+}
+
+// AddDuplicateCharge records chargeID in o's DuplicateCharges, once.
+func (o *Order) AddDuplicateCharge(chargeID string) {
+	if chargeID == "" || o.IsDuplicateCharge(chargeID) {
+		return
+	}
+	o.DuplicateCharges = strings.TrimSpace(o.DuplicateCharges + " " + chargeID)
 }
 
 // Payment rails.

@@ -149,9 +149,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 		return nil, err
 	}
 
-	a.stripe, err = newStripe(cfg.Stripe, h.httpClient, log)
-	if err != nil {
-		return nil, err
+	if cfg.StripeEnabled() {
+		// Without it (a Telegram shop selling only for Stars) a.stripe
+		// stays nil: no webhook route, catch-up, checkout or portal.
+		a.stripe, err = newStripe(cfg.Stripe, h.httpClient, log)
+		if err != nil {
+			return nil, err
+		}
 	}
 	a.worker, err = checkout.NewWorker(checkout.WorkerOptions{
 		Store:     a.db,
@@ -173,6 +177,12 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 				return errors.New("telegram is not configured")
 			}
 			return a.pay.stars.RefundCharge(ctx, userID, chargeID)
+		},
+		StarsCancel: func(ctx context.Context, userID int64, chargeID string) error {
+			if a.pay == nil || a.pay.stars == nil {
+				return errors.New("telegram is not configured")
+			}
+			return a.pay.stars.CancelCharge(ctx, userID, chargeID)
 		},
 	})
 	if err != nil {
@@ -258,22 +268,24 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, h hooks) (
 	a.feed = a.newFeed()
 	a.router.SetFeed(a.feed)
 
-	sessions, err := checkout.NewSessions(checkout.SessionsOptions{
-		Stripe:     a.stripe,
-		Store:      a.db,
-		Products:   cfg.Products,
-		SuccessURL: a.returnURL(cfg.Stripe.SuccessURL, "/checkout/success"),
-		CancelURL:  a.returnURL(cfg.Stripe.CancelURL, "/checkout/cancel"),
-		Clock:      a.hooks.now,
-		Logger:     log.With("part", "checkout"),
-	})
-	if err != nil {
-		return nil, err
+	if a.stripe != nil {
+		sessions, err := checkout.NewSessions(checkout.SessionsOptions{
+			Stripe:     a.stripe,
+			Store:      a.db,
+			Products:   cfg.Products,
+			SuccessURL: a.returnURL(cfg.Stripe.SuccessURL, "/checkout/success"),
+			CancelURL:  a.returnURL(cfg.Stripe.CancelURL, "/checkout/cancel"),
+			Clock:      a.hooks.now,
+			Logger:     log.With("part", "checkout"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		// The sessions come after the bot because the Telegram deep
+		// link can be the default return URL; the shop adapter is
+		// completed here, before anything receives input.
+		sh.sessions = sessions
 	}
-	// The sessions come after the bot because the Telegram deep link can
-	// be the default return URL; the shop adapter is completed here,
-	// before anything receives input.
-	sh.sessions = sessions
 	sh.billingReturn = a.returnURL("", "/checkout/billing")
 	sh.log = log.With("part", "shop")
 	sh.chatLoad = a.chatLoad
@@ -332,19 +344,21 @@ func (a *app) returnURL(configured, page string) string {
 // routes mounts every HTTP endpoint on server.listen.
 func (a *app) routes() error {
 	a.mux.HandleFunc("GET /healthz", a.health)
-	var err error
-	a.hook, err = checkout.NewWebhook(checkout.WebhookOptions{
-		Secret:       a.cfg.Stripe.WebhookSecret,
-		Store:        a.db,
-		MaxBodyBytes: a.cfg.Server.MaxBodyBytes,
-		Wake:         a.worker.Wake,
-		Clock:        a.hooks.now,
-		Logger:       a.log.With("part", "webhook"),
-	})
-	if err != nil {
-		return err
+	if a.stripe != nil {
+		var err error
+		a.hook, err = checkout.NewWebhook(checkout.WebhookOptions{
+			Secret:       a.cfg.Stripe.WebhookSecret,
+			Store:        a.db,
+			MaxBodyBytes: a.cfg.Server.MaxBodyBytes,
+			Wake:         a.worker.Wake,
+			Clock:        a.hooks.now,
+			Logger:       a.log.With("part", "webhook"),
+		})
+		if err != nil {
+			return err
+		}
+		a.mux.Handle("POST /webhooks/stripe", a.hook)
 	}
-	a.mux.Handle("POST /webhooks/stripe", a.hook)
 	if a.tg != nil && a.cfg.Telegram.Mode == telegram.ModeWebhook {
 		a.mux.Handle("POST "+telegram.WebhookPath, a.tg.WebhookHandler())
 	}
@@ -426,7 +440,9 @@ func (a *app) run(ctx context.Context) error {
 	}
 	work.Go(func() { fail("fulfillment", a.worker.Run(workCtx)) })
 	work.Go(func() { fail("sweeper", a.lic.RunSweeper(workCtx, sweepInterval)) })
-	work.Go(func() { a.runCatchUp(workCtx) })
+	if a.hook != nil {
+		work.Go(func() { a.runCatchUp(workCtx) })
+	}
 	if a.pay.stars != nil {
 		work.Go(func() { a.pay.stars.RunCatchUp(workCtx, starsCatchUpEvery) })
 	}

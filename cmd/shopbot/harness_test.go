@@ -59,6 +59,9 @@ type world struct {
 	storeExtra    string
 	stripeExtra   string
 	telegramExtra string
+	// noStripe leaves the Stripe keys out of the config (a shop selling
+	// only for Telegram Stars).
+	noStripe bool
 	// productExtra is added to the "pro" product's table.
 	productExtra string
 	// authforgeExtra is added to the [authforge] table.
@@ -115,10 +118,6 @@ api_token = %q
 [store]
 path = %q
 %s
-[stripe]
-secret_key = "${STRIPE_SECRET_KEY}"
-webhook_secret = "${STRIPE_WEBHOOK_SECRET}"
-api_url = %q
 %s
 [authforge]
 app_id = %q
@@ -150,8 +149,25 @@ products = ["pro"]
 reply = %q
 
 [limits]
-%s%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.storeExtra, w.stripe.URL, w.stripeExtra, authforgetest.DefaultAppID,
+%s%s`, testAPIToken, filepath.Join(w.dir, "shop.db"), w.storeExtra, w.stripeConfig(), authforgetest.DefaultAppID,
 		w.af.PublicKeyBase64(), w.af.URL(), w.af.URL(), w.authforgeExtra, w.tg.URL(), testAdminID, w.telegramExtra, w.discordConfig(), w.discordRoles()+w.productExtra, testGatedReply, w.limits, w.extra)
+}
+
+// stripeConfig is the [stripe] table: the keys and stripe-mock, or with
+// noStripe only stripeExtra.
+func (w *world) stripeConfig() string {
+	if w.noStripe {
+		if w.stripeExtra == "" {
+			return ""
+		}
+		return "[stripe]\n" + w.stripeExtra + "\n"
+	}
+	return fmt.Sprintf(`[stripe]
+secret_key = "${STRIPE_SECRET_KEY}"
+webhook_secret = "${STRIPE_WEBHOOK_SECRET}"
+api_url = %q
+%s
+`, w.stripe.URL, w.stripeExtra)
 }
 
 // Discord test fixtures: the product's role and the admin.

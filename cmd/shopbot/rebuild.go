@@ -72,6 +72,9 @@ func cmdRebuild(ctx context.Context, args []string, env lookupEnv, stdout, stder
 	if err != nil {
 		return err
 	}
+	if !cfg.StripeEnabled() {
+		return errors.New("rebuild reads the sales from Stripe, and this shop has no [stripe] keys (it sells only for Telegram Stars): restore a backup with `shopbot restore` instead")
+	}
 	target := cfg.Store.Path
 	if _, err := os.Stat(target); err == nil {
 		return fmt.Errorf("%s exists; rebuild only makes a new store and never writes over one: restore a backup with `shopbot restore`, or move the file away first", target)

@@ -52,7 +52,14 @@ var (
 	_ commands.Account = (*shop)(nil)
 )
 
+// errNoCard answers a card payment or billing portal asked of a shop
+// without Stripe; its chats offer neither, so only a stale button gets it.
+var errNoCard = fmt.Errorf("%w: this shop takes no card payments (no [stripe] keys in the config)", checkout.ErrStripe)
+
 func (s *shop) CheckoutLink(ctx context.Context, who identity.Identity, productID, code string) (string, error) {
+	if s.sessions == nil {
+		return "", errNoCard
+	}
 	return s.sessions.Link(ctx, who, productID, code)
 }
 
@@ -183,6 +190,9 @@ func (s *shop) BillingLink(ctx context.Context, who identity.Identity, key strin
 	key = strings.ToUpper(strings.TrimSpace(key))
 	for _, in := range infos {
 		if in.License.Key == key && billable(in, who) {
+			if s.sessions == nil {
+				return "", errNoCard
+			}
 			return s.sessions.PortalLink(ctx, in.Order.CustomerID, s.billingReturn)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/shopbot/shopbot/bots/commands"
 	"github.com/shopbot/shopbot/bots/discord"
@@ -95,20 +96,12 @@ type onlineCheck struct {
 func onlineChecks(cfg config.Config, h hooks) []onlineCheck {
 	var checks []onlineCheck
 	quiet := slog.New(slog.DiscardHandler)
-	sc, err := newStripe(cfg.Stripe, h.httpClient, quiet)
-	if err != nil {
-		return []onlineCheck{{"stripe", func(context.Context) error { return err }}}
-	}
-	for _, p := range cfg.Products {
-		checks = append(checks, onlineCheck{"stripe price " + p.PriceID + " of product " + p.ID, func(ctx context.Context) error {
-			params := &stripe.PriceParams{}
-			params.Context = ctx
-			price, err := sc.Prices.Get(p.PriceID, params)
-			if err != nil {
-				return stripeProblem(err)
-			}
-			return priceMatches(p, price)
-		}})
+	if cfg.StripeEnabled() {
+		sc, err := newStripe(cfg.Stripe, h.httpClient, quiet)
+		if err != nil {
+			return []onlineCheck{{"stripe", func(context.Context) error { return err }}}
+		}
+		checks = stripeChecks(cfg, sc)
 	}
 	checks = append(checks, onlineCheck{"authforge developer API (list licenses)", func(ctx context.Context) error {
 		af, err := newAuthForge(cfg, h.httpClient, quiet)
@@ -134,6 +127,27 @@ func onlineChecks(cfg config.Config, h hooks) []onlineCheck {
 				return err
 			}
 			return b.CheckPermissions(ctx)
+		}})
+	}
+	return checks
+}
+
+// stripeChecks checks each product's Stripe Price; a product without
+// one (sold only for Stars) has none to check.
+func stripeChecks(cfg config.Config, sc *client.API) []onlineCheck {
+	var checks []onlineCheck
+	for _, p := range cfg.Products {
+		if p.PriceID == "" {
+			continue
+		}
+		checks = append(checks, onlineCheck{"stripe price " + p.PriceID + " of product " + p.ID, func(ctx context.Context) error {
+			params := &stripe.PriceParams{}
+			params.Context = ctx
+			price, err := sc.Prices.Get(p.PriceID, params)
+			if err != nil {
+				return stripeProblem(err)
+			}
+			return priceMatches(p, price)
 		}})
 	}
 	return checks

@@ -33,7 +33,7 @@ func (a *app) wireTerms(sh *shop) (commands.Terms, error) {
 
 // evidence is the worker's dispute evidence setting, nil when off.
 func (a *app) evidence() *checkout.Evidence {
-	if !a.cfg.Stripe.SubmitDisputeEvidence {
+	if !a.cfg.Stripe.SubmitDisputeEvidence || a.stripe == nil {
 		return nil
 	}
 	version := a.cfg.Terms.Version
