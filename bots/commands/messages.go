@@ -153,7 +153,7 @@ const (
 	OptionAdminKey   = "The license key"
 	OptionDuration   = "How much longer, e.g. 30d, 2w or 72h"
 	OptionCount      = "How many entries to show (1-50, default 10)"
-	OptionEvent      = "The Stripe event id (evt_...), as /failed lists it"
+	OptionEvent      = "The payment event id (evt_... or tgpay:...), as /failed lists it"
 	OptionMoveKey    = "The license key to move"
 )
 
@@ -213,14 +213,14 @@ const (
 	msgKeyUsage       = "Usage: `/%s KEY`."
 	msgResetHWID      = "Every slot of `%s` (%s) is free again. Accounts that used it lost access, were told, and can activate again."
 	msgCountUsage     = "Usage: `/%s` or `/%s N` with N from 1 to 50."
-	msgStats          = "Shop figures:\nOrders: %d%s\nLicenses: %d active, %d revoked\nActivations: %d on %d account(s)\nStripe events: %d pending, %d failed\nLicense server: %d validation(s), %d heartbeat(s), about %s credit(s) spent"
+	msgStats          = "Shop figures:\nOrders: %d%s\nLicenses: %d active, %d revoked\nActivations: %d on %d account(s)\nPayment events: %d pending, %d failed\nLicense server: %d validation(s), %d heartbeat(s), about %s credit(s) spent"
 	msgStatsRemovals  = "\nMembers-only access removed (no license): %d"
 	msgStatsChat      = "\n%s since start: %d command(s) dropped, %d reply(ies) dropped, %d waiting to go out, %d rate-limit answer(s)"
 	msgAuditEmpty     = "The audit log is empty."
 	msgAuditHeader    = "Last %d audit entries, newest first:"
 	msgAuditLine      = "• %s — `%s` %s%s"
-	msgFailedEmpty    = "No failed Stripe events. Nothing to replay."
-	msgFailedHeader   = "Failed Stripe events, newest first:"
+	msgFailedEmpty    = "No failed payment events. Nothing to replay."
+	msgFailedHeader   = "Failed payment events, newest first:"
 	msgFailedLine     = "• `%s` %s — %d attempt(s), received %s\n  Last error: %s"
 	msgFailedFooter   = "Fix the cause (e.g. the product in config.toml), then `/replay EVENT_ID`."
 	msgReplayUsage    = "Usage: `/replay EVENT_ID`, e.g. `/replay evt_1ABC`. `/failed` lists the failed events."
@@ -247,8 +247,8 @@ const (
 	descReset    = "Free every slot of a license (admins)"
 	descStats    = "Sales, licenses and credits spent (admins)"
 	descAudit    = "Recent admin actions (admins)"
-	descFailed   = "Stripe events that failed (admins)"
-	descReplay   = "Process a Stripe event again (admins)"
+	descFailed   = "Payment events that failed (admins)"
+	descReplay   = "Process a payment event again (admins)"
 	descSync     = "Repair roles and chat access for everyone (admins)"
 )
 

@@ -243,7 +243,7 @@ func TestStatsAuditFailed(t *testing.T) {
 	h := newOpsHandler(t, o)
 	r := h.Handle(ctx, adminReq("stats"))
 	for _, want := range []string{"Orders: 4 (fulfilled 3, pending 1)", "Licenses: 3 active, 1 revoked", "Activations: 2 on 2 account(s)",
-		"Stripe events: 1 pending, 1 failed", "5 validation(s), 25 heartbeat(s), about 7.5 credit(s) spent",
+		"Payment events: 1 pending, 1 failed", "5 validation(s), 25 heartbeat(s), about 7.5 credit(s) spent",
 		"telegram since start: 990 command(s) dropped, 12 reply(ies) dropped, 3 waiting to go out, 1 rate-limit answer(s)"} {
 		if !strings.Contains(r.Text, want) {
 			t.Errorf("stats lacks %q:\n%s", want, r.Text)
@@ -283,7 +283,7 @@ func TestReplayAndSync(t *testing.T) {
 		t.Errorf("replay ok = %q", r.Text)
 	}
 	o.err, o.replayed = errUnknownEvent, Event{}
-	if r := h.Handle(ctx, adminReq("replay", "evt_nope")); !strings.HasPrefix(r.Text, "No Stripe event with that id") {
+	if r := h.Handle(ctx, adminReq("replay", "evt_nope")); !strings.HasPrefix(r.Text, "No payment event with that id") {
 		t.Errorf("unknown event = %q", r.Text)
 	}
 	o.err = errReplayFailed

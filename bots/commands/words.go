@@ -106,7 +106,7 @@ func Messages() []words.Message {
 		{Key: "problem.invalid_argument", Text: "One of the values is out of range. Please check the command."},
 		{Key: "problem.transfer_limit", Text: "This key was moved {limit} time(s) recently, the most allowed. Please try again {wait}."},
 		{Key: "problem.not_confirmed", Text: "Done here, but the license server has not confirmed it yet. Running the command again is safe."},
-		{Key: "problem.unknown_event", Text: "No Stripe event with that id is stored. `/failed` lists the failed ones."},
+		{Key: "problem.unknown_event", Text: "No payment event with that id is stored. `/failed` lists the failed ones."},
 		{Key: "problem.not_replayable", Text: "That event was already handled successfully; there is nothing to replay."},
 		{Key: "problem.promotion_code", Text: "That promotion code is unknown or has expired, or does not apply to this product, so no payment link was made. Check the code, or send /buy with the product alone to pay the full price."},
 		{Key: "problem.replay_failed", Text: "The event failed again. `/failed` shows why; fix the cause, then replay it once more."},

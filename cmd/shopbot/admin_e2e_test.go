@@ -114,14 +114,14 @@ func TestAdminCommandsEndToEnd(t *testing.T) {
 	if r := w.say(admin, "/replay evt_admin_paid"); !strings.Contains(r.Text, "already handled successfully") {
 		t.Errorf("/replay of a done event = %q", r.Text)
 	}
-	if r := w.say(admin, "/replay evt_nope"); !strings.HasPrefix(r.Text, "No Stripe event with that id") {
+	if r := w.say(admin, "/replay evt_nope"); !strings.HasPrefix(r.Text, "No payment event with that id") {
 		t.Errorf("/replay of an unknown event = %q", r.Text)
 	}
 
 	// /stats and /audit report what happened, keys masked.
 	w.waitIdle()
 	r = w.say(admin, "/stats")
-	for _, want := range []string{"Orders: 1 (fulfilled 1)", "Licenses: 2 active, 0 revoked", "Stripe events: 0 pending, 1 failed", "validation(s)"} {
+	for _, want := range []string{"Orders: 1 (fulfilled 1)", "Licenses: 2 active, 0 revoked", "Payment events: 0 pending, 1 failed", "validation(s)"} {
 		if !strings.Contains(r.Text, want) {
 			t.Errorf("/stats lacks %q:\n%s", want, r.Text)
 		}
