@@ -303,18 +303,9 @@ func (db *DB) checkKeyTx(tx *bolt.Tx, meta *bolt.Bucket) error {
 // Close releases the file lock. Writes already queued are committed first;
 // later ones fail.
 func (db *DB) Close() error {
-	db.closeMu.Lock()
-	if db.closed {
-		db.closeMu.Unlock()
+	if !db.stopWriters() {
 		return nil
 	}
-	db.closed = true
-	close(db.in.reqs)
-	db.closeMu.Unlock()
-	// The journal's writer nudges the committer, so it stops first.
-	<-db.in.stopped
-	close(db.writes)
-	<-db.stopped
 	// The committer's last commit applied everything journaled, unless
 	// that commit failed: then the journal keeps the events for the next
 	// Open.
@@ -329,6 +320,25 @@ func (db *DB) Close() error {
 		errs = append(errs, fmt.Errorf("store: close %s: %w", db.path, err))
 	}
 	return errors.Join(errs...)
+}
+
+// stopWriters refuses new writes, lets the journal's writer and then the
+// committer finish what is queued, and reports whether this call stopped
+// them (false: stopped before).
+func (db *DB) stopWriters() bool {
+	db.closeMu.Lock()
+	if db.closed {
+		db.closeMu.Unlock()
+		return false
+	}
+	db.closed = true
+	close(db.in.reqs)
+	db.closeMu.Unlock()
+	// The journal's writer nudges the committer, so it stops first.
+	<-db.in.stopped
+	close(db.writes)
+	<-db.stopped
+	return true
 }
 
 // Durable reports whether every commit is fsynced before it returns (false

@@ -27,13 +27,9 @@ import (
 func crash(t *testing.T, db *DB) {
 	t.Helper()
 	db.holdJournal.Store(true)
-	db.closeMu.Lock()
-	db.closed = true
-	close(db.in.reqs)
-	db.closeMu.Unlock()
-	<-db.in.stopped
-	close(db.writes)
-	<-db.stopped
+	if !db.stopWriters() {
+		t.Fatal("crash of a closed store")
+	}
 	mustNoErr(t, db.in.file.f.Close())
 	mustNoErr(t, db.bolt.Close())
 }
